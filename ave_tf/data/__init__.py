@@ -1,0 +1,1 @@
+"""Data layer: record schema, the one parser, tf.data pipeline, shard writer, AVE readers."""

@@ -1,0 +1,1 @@
+"""Functional model builders (keras.ops only): localization, cross-modal, ED-TCN."""

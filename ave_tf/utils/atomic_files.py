@@ -1,0 +1,25 @@
+"""Write-then-rename helpers: readers never see a half-written file."""
+
+import json
+import os
+import tempfile
+
+
+def write_text_atomic(path: str, text: str) -> None:
+    """Writes `text` to `path` through a temporary file in the same directory."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def write_json_atomic(path: str, value) -> None:
+    write_text_atomic(path, json.dumps(value, indent=2, sort_keys=True) + "\n")

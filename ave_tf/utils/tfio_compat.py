@@ -1,0 +1,56 @@
+"""tensorflow-io, where its native ops load (TF 2.16 and 2.17), with a clear fallback elsewhere.
+
+tensorflow-io registers extra file systems (S3, HDFS, Azure, HTTP) and provides an audio
+resampler. Its shared objects fail with undefined symbols on TF >= 2.18; ave_tf then keeps
+working on local and GCS paths and says why the others are unavailable.
+"""
+
+import functools
+import logging
+
+import tensorflow as tf
+
+# Schemes TensorFlow itself does not provide (gs:// is built in).
+TFIO_SCHEMES = ("s3://", "hdfs://", "viewfs://", "az://", "http://", "https://")
+
+
+class TfioUnavailableError(RuntimeError):
+    """A feature needs tensorflow-io's native ops, which do not load here."""
+
+
+@functools.lru_cache(maxsize=1)
+def load_tfio():
+    """Returns (module, None) when tensorflow-io's native ops load, else (None, reason)."""
+    try:
+        import tensorflow_io as tfio
+
+        # Importing is lazy; touching an op loads the shared object for real.
+        tfio.experimental.audio.decode_wav  # noqa: B018
+        _ = tfio.audio.resample(tf.zeros([2, 1]), rate_in=2, rate_out=2)
+        # Loading the file-system plugins registers s3://, hdfs://, ...
+        import tensorflow_io.python.ops  # noqa: F401
+    except Exception as e:  # noqa: BLE001 - any load failure means "not available"
+        reason = (
+            f"tensorflow-io's native ops do not load with TensorFlow {tf.__version__} "
+            f"({type(e).__name__}: {str(e).splitlines()[0][:160]}); they load with TF 2.16/2.17"
+        )
+        logging.info(reason)
+        return None, reason
+    return tfio, None
+
+
+def tfio_available() -> bool:
+    return load_tfio()[0] is not None
+
+
+def ensure_filesystem(path: str) -> None:
+    """Makes sure the file system of `path` is registered; raises a clear error if it cannot be."""
+    if not path.startswith(TFIO_SCHEMES):
+        return
+    module, reason = load_tfio()
+    if module is None:
+        scheme = path.split("://", 1)[0]
+        raise TfioUnavailableError(
+            f"{path}: {scheme}:// paths need tensorflow-io, but {reason}. "
+            "Use a local or gs:// path, or install the pinned stack (constraints.txt)."
+        )
