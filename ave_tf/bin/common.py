@@ -1,0 +1,21 @@
+"""Helpers shared by the absl binaries: one-line errors and exit codes."""
+
+import os
+import sys
+
+from absl import flags
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Prints `<program>: error: <message>` (one line) to stderr and exits non-zero."""
+    program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "ave_tf"
+    first_line = " ".join(str(message).split("\n")).strip()
+    print(f"{program}: error: {first_line}", file=sys.stderr, flush=True)
+    sys.exit(code)
+
+
+def require_flags(*names: str) -> None:
+    """Fails naming the first required flag that is empty."""
+    for name in names:
+        if not getattr(flags.FLAGS, name):
+            fail(f"--{name} is required")
