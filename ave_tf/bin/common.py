@@ -19,3 +19,19 @@ def require_flags(*names: str) -> None:
     for name in names:
         if not getattr(flags.FLAGS, name):
             fail(f"--{name} is required")
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+    """absl flag parser for app.run(flags_parser=...): a bad flag is a one-line error, exit 1."""
+    try:
+        return flags.FLAGS(argv)
+    except flags.Error as e:
+        fail(f"{e} (see --helpfull)")
+    return []
+
+
+def run_main(main) -> None:
+    """app.run with one-line flag errors."""
+    from absl import app
+
+    app.run(main, flags_parser=parse_flags)

@@ -1,1 +1,1 @@
-"""training."""
+"""Training: config dataclasses, the training loop, checkpoints, TensorBoard."""

@@ -1,0 +1,102 @@
+"""Supervised and weakly-supervised event localization as a training task.
+
+A task tells the generic trainer which splits to read, which tensors the model takes, how
+to compute the loss and which validation metric selects the best epoch.
+"""
+
+import tensorflow as tf
+
+from ave_tf.data import parser, schema
+from ave_tf.evaluation.localization_eval import evaluate_localization
+from ave_tf.models.config import ModelConfig
+from ave_tf.models.localization import build_localization_model
+
+MODEL_INPUTS = (parser.AUDIO, parser.VISUAL)
+TARGETS = (parser.LABELS, parser.MASK, parser.VIDEO_LABEL)
+
+
+def global_mean(total: tf.Tensor, count: tf.Tensor) -> tf.Tensor:
+    """total / count summed over all replicas, so each replica's gradient sums to the mean."""
+    context = tf.distribute.get_replica_context()
+    global_count = context.all_reduce(tf.distribute.ReduceOp.SUM, count) if context else count
+    return total / tf.maximum(global_count, 1.0)
+
+
+def segment_cross_entropy(labels, logits):
+    """Sum of per-segment cross-entropies over labelled segments, and their count."""
+    valid = tf.cast(labels >= 0, tf.float32)
+    ce = tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=tf.maximum(labels, 0), logits=tf.cast(logits, tf.float32)
+    )
+    return tf.reduce_sum(ce * valid), tf.reduce_sum(valid)
+
+
+def video_cross_entropy(video_labels, video_logits):
+    valid = tf.cast(video_labels >= 0, tf.float32)
+    ce = tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=tf.maximum(video_labels, 0), logits=tf.cast(video_logits, tf.float32)
+    )
+    return tf.reduce_sum(ce * valid), tf.reduce_sum(valid)
+
+
+class LocalizationTask:
+    """supervised: cross-entropy over the 29 classes of every labelled segment.
+    weak: cross-entropy of the MIL-pooled video prediction against the video label (eq. 7),
+    with the `train_noisy` background-only videos added when present (and asked for).
+
+    Model selection: supervised uses validation segment accuracy; weak uses the validation
+    video-level loss, so a weakly supervised run never looks at segment labels.
+    """
+
+    def __init__(self, task: str, model_config: ModelConfig, use_noisy: bool = True):
+        if task not in ("supervised", "weak"):
+            raise ValueError(f"--task={task!r}: not a localization task")
+        if model_config.task != task:
+            raise ValueError(f"model config task {model_config.task!r} != --task={task!r}")
+        self.task = task
+        self.model_config = model_config
+        self.use_noisy = use_noisy
+        if task == "supervised":
+            self.selection_metric, self.selection_mode = "val_accuracy", "max"
+        else:
+            self.selection_metric, self.selection_mode = "val_video_loss", "min"
+
+    def build_model(self, use_cudnn="auto"):
+        return build_localization_model(self.model_config, use_cudnn=use_cudnn)
+
+    def train_splits(self, available_splits) -> list[str]:
+        splits = ["train"]
+        if self.task == "weak" and self.use_noisy and schema.NOISY_SPLIT in available_splits:
+            splits.append(schema.NOISY_SPLIT)
+        return splits
+
+    @staticmethod
+    def select(batch: dict) -> dict:
+        """Keeps the tensors a training step needs (drops strings before distribution)."""
+        return {k: batch[k] for k in MODEL_INPUTS + TARGETS}
+
+    @staticmethod
+    def model_inputs(batch: dict) -> dict:
+        return {k: batch[k] for k in MODEL_INPUTS}
+
+    def loss_and_metrics(self, batch: dict, outputs: dict):
+        """Per-replica (loss scaled to the global mean, correct count, example count)."""
+        if self.task == "supervised":
+            total, count = segment_cross_entropy(batch[parser.LABELS], outputs["logits"])
+            predictions = tf.argmax(outputs["logits"], axis=-1, output_type=tf.int32)
+            valid = batch[parser.LABELS] >= 0
+            correct = tf.reduce_sum(
+                tf.cast(tf.logical_and(valid, predictions == batch[parser.LABELS]), tf.float32)
+            )
+        else:
+            labels = batch[parser.VIDEO_LABEL]
+            total, count = video_cross_entropy(labels, outputs["video_logits"])
+            predictions = tf.argmax(outputs["video_logits"], axis=-1, output_type=tf.int32)
+            correct = tf.reduce_sum(
+                tf.cast(tf.logical_and(labels >= 0, predictions == labels), tf.float32)
+            )
+        return global_mean(total, count), correct, count
+
+    def validate(self, model, dataset, keep_attention: int = 0):
+        """Validation metrics (see evaluation.localization_eval) and an attention sample."""
+        return evaluate_localization(model, dataset, keep_attention=keep_attention)

@@ -1,0 +1,231 @@
+"""The training loop: tf.data -> tf.distribute -> Keras model, checkpoints, TensorBoard.
+
+One epoch = one pass over the training split (or `max_steps_per_epoch` steps). After each
+epoch the model is evaluated on the validation split; the best epoch's weights are written to
+`best.weights.h5`, then a checkpoint (model, optimizer, epoch, best metric) is saved. A killed
+run resumes from its last checkpoint and, with the same seed, continues exactly as if it had
+never stopped: the data order of epoch e depends only on (seed, e).
+"""
+
+import contextlib
+import dataclasses
+import math
+import os
+import time
+
+import keras
+import tensorflow as tf
+
+from ave_tf.data import pipeline
+from ave_tf.data.dataset_info import DatasetError, load_dataset_info
+from ave_tf.training import run_dir, tensorboard_logging
+from ave_tf.training.train_config import TrainConfig
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (e.g. the loss became NaN); the last good checkpoint is kept."""
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+@contextlib.contextmanager
+def dtype_policy(name: str):
+    """Sets a Keras mixed-precision policy for the duration of training."""
+    previous = keras.config.dtype_policy()
+    if name:
+        keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _epoch_seed(seed: int, epoch: int) -> int:
+    return (seed * 1_000_003 + epoch) % (2**31 - 1)
+
+
+@dataclasses.dataclass
+class TrainResult:
+    epochs_run: int
+    best_epoch: int
+    best_metric: float
+    last_metrics: dict
+    seconds: float
+
+
+def train(task, train_config: TrainConfig, data_dir: str, model_dir: str, run_config: dict):
+    """Trains `task` (a LocalizationTask or CrossModalTask) into `model_dir`; returns TrainResult.
+
+    Raises DatasetError / RunDirError / TrainingError with one-line messages.
+    """
+    train_config.validate()
+    info = load_dataset_info(data_dir)
+    for split in task.train_splits(info.splits) + [train_config.val_split]:
+        if split not in info.splits:
+            raise DatasetError(f"{data_dir}: has no {split!r} split (has {sorted(info.splits)})")
+    resumed = run_dir.prepare_run_dir(model_dir, run_config)
+    if train_config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    keras.utils.set_random_seed(train_config.seed)
+
+    with dtype_policy(train_config.mixed_precision):
+        return _train(task, train_config, data_dir, model_dir, info, resumed)
+
+
+def _train(task, cfg: TrainConfig, data_dir, model_dir, info, resumed) -> TrainResult:
+    strategy = make_strategy(cfg.strategy)
+    with strategy.scope():
+        model = task.build_model()
+        optimizer = keras.optimizers.Adam(learning_rate=cfg.learning_rate)
+        if cfg.mixed_precision == "mixed_float16":
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        optimizer.build(model.trainable_variables)
+        epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        sign = 1.0 if task.selection_mode == "max" else -1.0
+        best_var = tf.Variable(-math.inf, dtype=tf.float64, trainable=False, name="best")
+        best_epoch_var = tf.Variable(-1, dtype=tf.int64, trainable=False, name="best_epoch")
+
+    checkpoint = tf.train.Checkpoint(
+        model=model, optimizer=optimizer, epoch=epoch_var, best=best_var, best_epoch=best_epoch_var
+    )
+    manager = tf.train.CheckpointManager(
+        checkpoint, os.path.join(model_dir, run_dir.CHECKPOINT_DIR), cfg.keep_checkpoints
+    )
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        if cfg.verbose:
+            print(f"Resuming from {manager.latest_checkpoint} (epoch {int(epoch_var.numpy())})")
+    elif resumed and cfg.verbose:
+        print(f"{model_dir}: same configuration, no checkpoint yet: starting from epoch 0")
+
+    train_files = []
+    for split in task.train_splits(info.splits):
+        train_files += pipeline.list_shards(data_dir, split)
+    train_videos = sum(info.splits[s]["videos"] for s in task.train_splits(info.splits))
+    steps = math.ceil(train_videos / cfg.batch_size)
+    if cfg.max_steps_per_epoch:
+        steps = min(steps, cfg.max_steps_per_epoch)
+    val_config = pipeline.InputConfig(
+        batch_size=cfg.batch_size, deterministic=True, skip_corrupt=cfg.skip_corrupt
+    )
+    val_files = pipeline.list_shards(data_dir, cfg.val_split)
+
+    train_step = _make_train_step(task, model, optimizer, strategy)
+    logger = tensorboard_logging.TrainLogger(model_dir)
+    start = time.time()
+    last_metrics: dict = {}
+    first_epoch = int(epoch_var.numpy())
+    for epoch in range(first_epoch, cfg.epochs):
+        learning_rate = cfg.learning_rate_at(epoch)
+        optimizer.learning_rate.assign(learning_rate)
+        input_config = pipeline.InputConfig(
+            batch_size=cfg.batch_size,
+            shuffle=True,
+            shuffle_buffer=cfg.shuffle_buffer,
+            seed=_epoch_seed(cfg.seed, epoch),
+            cache=cfg.cache,
+            deterministic=cfg.deterministic,
+            skip_corrupt=cfg.skip_corrupt,
+        )
+        dataset = pipeline.batched_features(
+            pipeline.records_dataset(train_files, input_config, info.compression), input_config
+        ).map(task.select, num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = dataset.take(steps)
+        distributed = strategy.experimental_distribute_dataset(dataset)
+
+        if cfg.verbose:
+            print(f"Epoch {epoch + 1}/{cfg.epochs}")
+        progbar = keras.utils.Progbar(steps, verbose=1 if cfg.verbose else 0)
+        loss_sum = correct = count = 0.0
+        epoch_start = time.time()
+        for step, batch in enumerate(distributed):
+            loss, batch_correct, batch_count = (float(x) for x in train_step(batch))
+            if not math.isfinite(loss):
+                raise TrainingError(
+                    f"loss is {loss} at epoch {epoch + 1} step {step + 1}; stopped, the last "
+                    f"good checkpoint ({manager.latest_checkpoint or 'none'}) is kept"
+                )
+            loss_sum += loss
+            correct += batch_correct
+            count += batch_count
+            progbar.update(step + 1, [("loss", loss), ("acc", batch_correct / max(batch_count, 1))])
+        epoch_seconds = time.time() - epoch_start
+        train_metrics = {
+            "loss": loss_sum / max(step + 1, 1),
+            "accuracy": correct / max(count, 1.0),
+            "learning_rate": learning_rate,
+            "seconds": epoch_seconds,
+            "videos_per_second": min(steps * cfg.batch_size, train_videos) / epoch_seconds,
+        }
+
+        val_dataset = pipeline.batched_features(
+            pipeline.records_dataset(val_files, val_config, info.compression), val_config
+        )
+        val_metrics, sample = task.validate(
+            model, val_dataset, keep_attention=cfg.log_attention_videos
+        )
+        selected = float(val_metrics[task.selection_metric.removeprefix("val_")])
+        improved = sign * selected > float(best_var.numpy())
+        if improved:
+            _save_weights_atomic(model, run_dir.best_weights_path(model_dir))
+            best_var.assign(sign * selected)
+            best_epoch_var.assign(epoch + 1)
+            run_dir.write_best_info(model_dir, epoch + 1, task.selection_metric, selected)
+        epoch_var.assign(epoch + 1)
+        manager.save(checkpoint_number=epoch + 1)
+
+        logger.log_epoch(epoch + 1, train_metrics, val_metrics, sample)
+        last_metrics = {"epoch": epoch + 1, "train": train_metrics, "val": _scalars(val_metrics)}
+        run_dir.append_metrics(model_dir, last_metrics)
+        if cfg.verbose:
+            print(
+                f"  val {task.selection_metric}={selected:.4f}"
+                + (" (best)" if improved else "")
+                + f", {train_metrics['videos_per_second']:.0f} videos/s"
+            )
+    logger.close()
+    best = float(best_var.numpy()) * sign
+    return TrainResult(
+        epochs_run=cfg.epochs - first_epoch,
+        best_epoch=int(best_epoch_var.numpy()),
+        best_metric=best,
+        last_metrics=last_metrics,
+        seconds=time.time() - start,
+    )
+
+
+def _scalars(metrics: dict) -> dict:
+    return {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
+
+
+def _save_weights_atomic(model, path: str) -> None:
+    tmp = os.path.join(os.path.dirname(path), ".tmp-" + os.path.basename(path))
+    model.save_weights(tmp, overwrite=True)
+    os.replace(tmp, path)
+
+
+def _make_train_step(task, model, optimizer, strategy):
+    scale_loss = getattr(optimizer, "scale_loss", None)
+
+    def replica_step(batch):
+        with tf.GradientTape() as tape:
+            outputs = model(task.model_inputs(batch), training=True)
+            loss, correct, count = task.loss_and_metrics(batch, outputs)
+            scaled = scale_loss(loss) if scale_loss is not None else loss
+        gradients = tape.gradient(scaled, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+        return loss, correct, count
+
+    @tf.function(reduce_retracing=True)
+    def train_step(batch):
+        loss, correct, count = strategy.run(replica_step, args=(batch,))
+        reduce = lambda x: strategy.reduce(tf.distribute.ReduceOp.SUM, x, axis=None)  # noqa: E731
+        return reduce(loss), reduce(correct), reduce(count)
+
+    return train_step
