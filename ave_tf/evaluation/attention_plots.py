@@ -238,14 +238,14 @@ def plot_per_class(
             e.g. {"ours": result["per_video_class"]}. Paper rows are in percent: divide
             them by 100 first. None values draw no bar.
         path: the PNG to write (atomically).
-        dpi: pixels per inch.
+        dpi: pixels per inch (the figure is max(8, 0.5 * number of classes) x 4.5 inches).
     """
     if not per_class_by_model:
         raise ValueError("per_class_by_model is empty")
     classes = list(dict.fromkeys(c for values in per_class_by_model.values() for c in values))
     num_models = len(per_class_by_model)
     bar_width = 0.8 / num_models
-    figure = Figure(figsize=(max(8.0, 0.45 * len(classes)), 4.5), dpi=dpi)
+    figure = Figure(figsize=(max(8.0, 0.5 * len(classes)), 4.5), dpi=dpi)
     figure.subplots_adjust(left=0.06, right=0.99, top=0.92, bottom=0.3)
     ax = figure.subplots()
     positions = np.arange(len(classes))
