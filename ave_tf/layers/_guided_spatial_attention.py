@@ -1,0 +1,71 @@
+"""Shared math of the guided spatial attentions (eqs. 2-4): one vector attends over a grid."""
+
+import keras
+from keras import ops
+
+
+class GuidedSpatialAttentionBase(keras.layers.Layer):
+    """Base of the guided spatial attention layers (not registered, not used directly).
+
+    Computes, for every segment, `x = W_f tanh(W_c U_c(cells) + (W_g U_g(guide)) 1^T)`,
+    `w = softmax(x)` over the cells and `attended = sum_i w_i cells_i` (eqs. 2-4 of the paper).
+    `U_c`, `U_g` are dense layers with a ReLU projecting to `projection_dim` (the paper's d);
+    `W_c`, `W_g` map d to `hidden_dim` (the paper's k) and `W_f` maps k to one score per cell, all
+    three without bias (as in the authors' code). The big matmul `U_c` runs once over all
+    `batch * time * cells` rows; the softmax is computed in float32 so that mixed precision
+    policies give the same attention maps up to rounding.
+
+    Subclasses name the two inputs (`call(audio, visual)`) and pick which one is the grid.
+    """
+
+    def __init__(self, projection_dim=512, hidden_dim=49, **kwargs):
+        super().__init__(**kwargs)
+        self.projection_dim = projection_dim
+        self.hidden_dim = hidden_dim
+
+    def _build_attention(self, guide_shape, grid_shape):
+        if len(grid_shape) < 4:
+            raise ValueError(
+                f"{self.name}: the attended features need shape [..., height, width, channels], "
+                f"got {grid_shape}"
+            )
+        self._num_cells = int(grid_shape[-3]) * int(grid_shape[-2])
+        self._channels = int(grid_shape[-1])
+        cells_shape = tuple(grid_shape[:-3]) + (self._num_cells, self._channels)
+        guide_shape = tuple(guide_shape)
+        self.cell_projection = keras.layers.Dense(
+            self.projection_dim, activation="relu", dtype=self.dtype_policy, name="cell_projection"
+        )
+        self.guide_projection = keras.layers.Dense(
+            self.projection_dim, activation="relu", dtype=self.dtype_policy, name="guide_projection"
+        )
+        self.cell_hidden = keras.layers.Dense(
+            self.hidden_dim, use_bias=False, dtype=self.dtype_policy, name="cell_hidden"
+        )
+        self.guide_hidden = keras.layers.Dense(
+            self.hidden_dim, use_bias=False, dtype=self.dtype_policy, name="guide_hidden"
+        )
+        self.score = keras.layers.Dense(1, use_bias=False, dtype=self.dtype_policy, name="score")
+        self.cell_projection.build(cells_shape)
+        self.guide_projection.build(guide_shape)
+        projected_cells = cells_shape[:-1] + (self.projection_dim,)
+        self.cell_hidden.build(projected_cells)
+        self.guide_hidden.build(guide_shape[:-1] + (self.projection_dim,))
+        self.score.build(cells_shape[:-1] + (self.hidden_dim,))
+
+    def _attend(self, guide, grid):
+        """Returns (attended [..., channels], weights [..., cells] float32)."""
+        leading = ops.shape(grid)[:-3]
+        cells = ops.reshape(grid, tuple(leading) + (self._num_cells, self._channels))
+        cell_hidden = self.cell_hidden(self.cell_projection(cells))  # [..., cells, k]
+        guide_hidden = self.guide_hidden(self.guide_projection(guide))  # [..., k]
+        hidden = ops.tanh(cell_hidden + ops.expand_dims(guide_hidden, -2))
+        scores = ops.squeeze(self.score(hidden), -1)  # [..., cells]
+        weights = ops.softmax(ops.cast(scores, "float32"), axis=-1)
+        attended = ops.einsum("...c,...cd->...d", ops.cast(weights, cells.dtype), cells)
+        return attended, weights
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"projection_dim": self.projection_dim, "hidden_dim": self.hidden_dim})
+        return config

@@ -1,0 +1,86 @@
+"""Dual multimodal residual network, DMRN (paper section 4.3, eqs. 5-6)."""
+
+import keras
+from keras import ops
+
+from ave_tf.layers._residual_inputs import residual_projection, resolve_units
+from ave_tf.layers.additive_fusion import AdditiveFusion
+
+
+@keras.saving.register_keras_serializable(package="ave_tf")
+class DualMultimodalResidualFusion(keras.layers.Layer):
+    """Fuses audio and visual features by updating both with a shared residual (DMRN).
+
+    One block computes `f = f(a, v)`, an additive fusion (`AdditiveFusion`,
+    `W_a a + W_v v + b`), and updates both modalities with it:
+    `a' = tanh(a + f)` (eq. 5), `v' = tanh(v + f)` (eq. 6). `blocks` blocks are stacked,
+    each feeding its updated `a'`, `v'` to the next (the paper finds one block enough);
+    the fused output is the average `(a' + v') / 2`. Unlike MRN, both modalities are updated.
+    Inputs whose width differs from `units` (early fusion: audio 128, visual 512) are first
+    projected linearly to `units`.
+
+    Args:
+        units: int or None. Width of the residual stream; None requires equal input widths
+            and keeps them.
+        blocks: int. Number of stacked residual blocks.
+        **kwargs: other keyword arguments passed to `keras.layers.Layer`.
+
+    Call arguments:
+        audio: float tensor `[..., audio_dim]`, e.g. the audio LSTM output `h_t^a`.
+        visual: float tensor `[..., visual_dim]`, e.g. the visual LSTM output `h_t^v`.
+
+    Returns:
+        `[..., units]`, the joint representation `h_t^*`.
+
+    Example:
+    ```python
+    fused = DualMultimodalResidualFusion()(np.ones((2, 10, 128)), np.ones((2, 10, 128)))
+    ```
+
+    Reference:
+        Tian et al., ECCV 2018, section 4.3, eqs. 5-6 and Fig. 4(b).
+    """
+
+    def __init__(self, units=None, blocks=1, **kwargs):
+        super().__init__(**kwargs)
+        if blocks < 1:
+            raise ValueError(f"{self.name}: blocks must be >= 1, got {blocks}")
+        self.units = units
+        self.blocks = blocks
+
+    def build(self, audio_shape, visual_shape):
+        units = resolve_units(self, audio_shape[-1], visual_shape[-1])
+        self._units = units
+        self.audio_input = residual_projection(self, audio_shape[-1], units, "audio_input")
+        self.visual_input = residual_projection(self, visual_shape[-1], units, "visual_input")
+        for projection, shape in (
+            (self.audio_input, audio_shape),
+            (self.visual_input, visual_shape),
+        ):
+            if projection is not None:
+                projection.build(shape)
+        stream_shape = tuple(audio_shape[:-1]) + (units,)
+        self.residual_blocks = []
+        for index in range(self.blocks):
+            block = AdditiveFusion(units, dtype=self.dtype_policy, name=f"block_{index}")
+            block.build(stream_shape, stream_shape)
+            self.residual_blocks.append(block)
+
+    def call(self, audio, visual):
+        if self.audio_input is not None:
+            audio = self.audio_input(audio)
+        if self.visual_input is not None:
+            visual = self.visual_input(visual)
+        for block in self.residual_blocks:
+            shared = block(audio, visual)
+            audio, visual = ops.tanh(audio + shared), ops.tanh(visual + shared)
+        return 0.5 * (audio + visual)
+
+    def compute_output_shape(self, audio_shape, visual_shape):
+        units = resolve_units(self, audio_shape[-1], visual_shape[-1])
+        return tuple(audio_shape[:-1]) + (units,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"units": self.units, "blocks": self.blocks})
+        return config

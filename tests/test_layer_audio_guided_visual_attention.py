@@ -1,0 +1,60 @@
+"""Tests of AudioGuidedVisualAttention (eqs. 2-4)."""
+
+import keras
+import numpy as np
+
+from ave_tf.layers import AudioGuidedVisualAttention
+from tests.layer_checks import run_layer_checks
+
+
+def test_layer_checks(tmp_path):
+    run_layer_checks(
+        tmp_path,
+        AudioGuidedVisualAttention,
+        {"projection_dim": 16, "hidden_dim": 9},
+        input_shapes=[(None, 12), (None, 3, 3, 8)],
+        expected_output_shapes=lambda b, t: ((b, t, 8), (b, t, 9)),
+    )
+
+
+def _numpy_reference(layer, audio, visual):
+    """Eqs. 2-4 written out in numpy with the layer's weights."""
+    u_v_kernel, u_v_bias = (np.asarray(w) for w in layer.cell_projection.weights)
+    u_a_kernel, u_a_bias = (np.asarray(w) for w in layer.guide_projection.weights)
+    w_v = np.asarray(layer.cell_hidden.kernel)
+    w_a = np.asarray(layer.guide_hidden.kernel)
+    w_f = np.asarray(layer.score.kernel)
+    batch, time, height, width, channels = visual.shape
+    cells = visual.reshape(batch, time, height * width, channels)
+    u_v = np.maximum(cells @ u_v_kernel + u_v_bias, 0.0)
+    u_a = np.maximum(audio @ u_a_kernel + u_a_bias, 0.0)
+    x = (np.tanh(u_v @ w_v + (u_a @ w_a)[:, :, None, :]) @ w_f)[..., 0]
+    weights = np.exp(x - x.max(-1, keepdims=True))
+    weights /= weights.sum(-1, keepdims=True)
+    return np.einsum("btk,btkc->btc", weights, cells), weights
+
+
+def test_matches_numpy_reference_and_sums_to_one():
+    keras.utils.set_random_seed(1)
+    rng = np.random.default_rng(1)
+    audio = rng.normal(size=(2, 4, 6)).astype("float32")
+    visual = rng.normal(size=(2, 4, 2, 3, 5)).astype("float32")
+    layer = AudioGuidedVisualAttention(projection_dim=7, hidden_dim=6)
+    attended, weights = (np.asarray(x) for x in layer(audio, visual))
+    want_attended, want_weights = _numpy_reference(layer, audio, visual)
+    np.testing.assert_allclose(weights, want_weights, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(attended, want_attended, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(weights.sum(-1), 1.0, rtol=1e-6)
+    assert weights.dtype == np.float32
+
+
+def test_audio_changes_the_map_and_full_size_runs():
+    """The map depends on the audio; the paper's sizes (7x7x512, d=512, k=49) run."""
+    keras.utils.set_random_seed(2)
+    rng = np.random.default_rng(2)
+    visual = rng.uniform(size=(1, 2, 7, 7, 512)).astype("float32")
+    layer = AudioGuidedVisualAttention()
+    _, first = layer(rng.uniform(size=(1, 2, 128)).astype("float32"), visual)
+    attended, second = layer(rng.uniform(size=(1, 2, 128)).astype("float32"), visual)
+    assert attended.shape == (1, 2, 512) and second.shape == (1, 2, 49)
+    assert not np.allclose(np.asarray(first), np.asarray(second))
