@@ -146,7 +146,7 @@ def main(argv):
     print("|---|---|---|---|")
     print(
         f"| A+V-att, DMRN late fusion | {100 * result['accuracy']:.1f} | {PAPER_LATE_DMRN} | "
-        f"{ebg.get('precision', 0):.3f} / {ebg.get('recall', 0):.3f} |"
+        f"{ebg.get('precision') or 0:.3f} / {ebg.get('recall') or 0:.3f} |"
     )
     print("seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()))
 

@@ -68,7 +68,7 @@ def main(argv):
 
     from ave_tf.data import pipeline
     from ave_tf.data.dataset_info import DatasetError
-    from ave_tf.evaluation.report import write_eval_json
+    from ave_tf.evaluation.report import summary_text, write_eval_json
     from ave_tf.training.model_io import load_trained_model
     from ave_tf.training.run_dir import RunDirError
     from ave_tf.training.tasks import describe_data_loss
@@ -90,15 +90,7 @@ def main(argv):
 
     extra = {"task": task, "split": FLAGS.split, "model_dir": FLAGS.model_dir}
     extra["data_dir"] = FLAGS.data_dir
-    if task == "cross_modal":
-        print(f"{FLAGS.split}: A2V {result['a2v']:.4f}  V2A {result['v2a']:.4f}")
-    else:
-        ebg = result.get("event_vs_background", {})
-        print(
-            f"{FLAGS.split}: accuracy {result['accuracy']:.4f} over {result['num_segments']} "
-            f"segments; event-vs-background P {ebg.get('precision', 0):.3f} "
-            f"R {ebg.get('recall', 0):.3f}; video accuracy {result['video_accuracy']:.4f}"
-        )
+    print(f"split {FLAGS.split}:\n" + summary_text(result), end="")
     if FLAGS.output:
         write_eval_json(FLAGS.output, result, extra)
         print(f"wrote {FLAGS.output}")

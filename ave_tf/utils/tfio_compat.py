@@ -24,19 +24,30 @@ def load_tfio():
     try:
         import tensorflow_io as tfio
 
-        # Importing is lazy; touching an op loads the shared object for real.
-        tfio.experimental.audio.decode_wav  # noqa: B018
+        # Importing is lazy; running an op loads the shared object for real.
         _ = tfio.audio.resample(tf.zeros([2, 1]), rate_in=2, rate_out=2)
         # Loading the file-system plugins registers s3://, hdfs://, ...
         import tensorflow_io.python.ops  # noqa: F401
     except Exception as e:  # noqa: BLE001 - any load failure means "not available"
         reason = (
             f"tensorflow-io's native ops do not load with TensorFlow {tf.__version__} "
-            f"({type(e).__name__}: {str(e).splitlines()[0][:160]}); they load with TF 2.16/2.17"
+            f"({_cause(e)}); they load with TF 2.16/2.17"
         )
         logging.info(reason)
         return None, reason
     return tfio, None
+
+
+def _cause(error: Exception) -> str:
+    """The informative line of a (possibly multi-line, traced) load error."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    for needle in ("undefined symbol", "unable to open", "Error:"):
+        for line in lines:
+            if needle in line:
+                if "undefined symbol" in line:
+                    return "undefined symbol in libtensorflow_io.so"
+                return line[:200]
+    return f"{type(error).__name__}: {lines[0][:200] if lines else ''}"
 
 
 def tfio_available() -> bool:
