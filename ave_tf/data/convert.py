@@ -1,0 +1,497 @@
+"""Converts the public AVE feature release (h5) into a dataset directory of TFRecord shards.
+
+Streaming: each split's rows are read in chunks of `chunk_videos` videos, sorted by row so the
+7.7 GB visual file is read front to back. A reader thread reads and narrows chunk k+1
+(float64 -> float32/float16, NaN/Inf/overflow checks) while the main thread encodes and writes
+chunk k; the queue between them holds at most `prefetch_chunks` chunks, so memory stays bounded
+(a few hundred MB) whatever the release size. Shards are staged and renamed into place by
+`DatasetWriter` only when every split is complete.
+
+Example:
+  info = convert(ConvertConfig(h5_dir="AVE_Dataset", output_dir="tfrecords/ave"))
+"""
+
+import collections
+import dataclasses
+import glob
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import numpy as np
+from absl import logging
+
+from ave_tf.data import ave_metadata, ave_release, example_codec, schema
+from ave_tf.data.ave_release import ReleaseError
+from ave_tf.data.dataset_info import DatasetInfo
+
+# TensorFlow (shard writing) and Keras (progress bar) are imported only once the inputs have been
+# checked, so bad input fails in about a second instead of after TensorFlow's start-up.
+
+SOURCE = "ave_release"
+DEFAULT_SHARD_BYTES = 200 * 2**20
+
+
+class ConvertError(ValueError):
+    """A conversion that cannot go ahead (bad flags, missing files, a failed write)."""
+
+
+@dataclasses.dataclass
+class ConvertConfig:
+    """What `convert` reads and writes.
+
+    Attributes:
+      h5_dir: folder of the AVE feature release (`audio_feature.h5`, `visual_feature.h5`, ...).
+      output_dir: dataset directory to write (shards + dataset.json).
+      annotations: Annotations.txt (with or without header); "" = `h5_dir/Annotations.txt` when
+        present, else the copy shipped with ave_tf.
+      splits: splits to write; empty = train/val/test, plus `train_noisy` when the noisy files
+        are in h5_dir, plus the `*_match` splits whose order files are in h5_dir. Asking for a
+        split whose order file is missing uses the one shipped with ave_tf.
+      visual_dtype: "float32" (exact) or "float16" (half the disk; |x| > 65504 is an error).
+      shard_bytes: target shard size.
+      compression: "" or "GZIP".
+      overwrite: replace a dataset already in output_dir.
+      chunk_videos: videos per h5 read.
+      prefetch_chunks: chunks read ahead of the encoder (bounds memory).
+      show_progress: draw a progress bar.
+    """
+
+    h5_dir: str
+    output_dir: str
+    annotations: str = ""
+    splits: tuple = ()
+    visual_dtype: str = "float32"
+    shard_bytes: int = DEFAULT_SHARD_BYTES
+    compression: str = ""
+    overwrite: bool = False
+    chunk_videos: int = 32
+    prefetch_chunks: int = 2
+    show_progress: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoMeta:
+    """Everything a record needs besides the features."""
+
+    video_id: str
+    class_index: int
+    class_name: str
+    event_start: int
+    event_end: int
+    annotation_index: int
+    labels: np.ndarray | None  # [T] segment labels; None when only a video label is known
+
+
+@dataclasses.dataclass
+class SplitJob:
+    """One split to write: its rows (sorted) in a pair of feature arrays, and their metadata."""
+
+    split: str
+    rows: np.ndarray
+    audio: ave_release.FeatureArray
+    visual: ave_release.FeatureArray
+    videos: list  # VideoMeta per entry of `rows`
+    order_source: str
+
+
+@dataclasses.dataclass
+class ConvertResult:
+    info: DatasetInfo
+    videos: int
+    input_bytes: int  # h5 feature bytes read (float64 in the public release)
+    output_bytes: int
+    seconds: float
+
+    @property
+    def input_mb_per_s(self) -> float:
+        return self.input_bytes / 2**20 / max(self.seconds, 1e-9)
+
+
+def unique_video_ids(annotations: list) -> list[str]:
+    """YouTube ids, with `@<row>` appended to the ids that appear in several annotation rows."""
+    counts = collections.Counter(a.video_id for a in annotations)
+    return [a.video_id if counts[a.video_id] == 1 else f"{a.video_id}@{a.row}" for a in annotations]
+
+
+class _Release:
+    """The files of one release folder, opened lazily and closed together."""
+
+    def __init__(self, h5_dir: str):
+        if not os.path.isdir(h5_dir):
+            raise ConvertError(f"--h5_dir {h5_dir}: not a directory")
+        if not glob.glob(os.path.join(h5_dir, "*.h5")):
+            raise ConvertError(
+                f"{os.path.join(h5_dir, '*.h5')}: matches no files "
+                "(is --h5_dir the folder of the AVE feature release?)"
+            )
+        self.h5_dir = h5_dir
+        self._open: dict[str, ave_release.FeatureArray] = {}
+
+    def path(self, name: str) -> str:
+        return os.path.join(self.h5_dir, name)
+
+    def has(self, name: str) -> bool:
+        return os.path.exists(self.path(name))
+
+    def array(self, name: str, row_shape: tuple) -> ave_release.FeatureArray:
+        if name not in self._open:
+            if not self.has(name):
+                raise ConvertError(f"{self.path(name)}: not found")
+            self._open[name] = ave_release.FeatureArray(self.path(name), row_shape)
+        return self._open[name]
+
+    def close(self) -> None:
+        for array in self._open.values():
+            array.close()
+        self._open.clear()
+
+
+def _check_same_rows(a: ave_release.FeatureArray, b: ave_release.FeatureArray) -> None:
+    if a.num_rows != b.num_rows:
+        raise ReleaseError(
+            f"{a.path} has {a.num_rows} videos but {b.path} has {b.num_rows}: "
+            "the files come from different releases"
+        )
+    if a.shape[1] != b.shape[1]:
+        raise ReleaseError(
+            f"{a.path} has {a.shape[1]} segments per video but {b.path} has {b.shape[1]}"
+        )
+
+
+def _default_splits(release: _Release) -> list[str]:
+    splits = list(schema.SPLITS)
+    noisy = [ave_release.AUDIO_NOISY_FILE, ave_release.VISUAL_NOISY_FILE]
+    present = [name for name in noisy if release.has(name)]
+    if len(present) == len(noisy):
+        splits.append(schema.NOISY_SPLIT)
+    elif present:
+        missing = [name for name in noisy if name not in present]
+        logging.warning("%s: skipping %s (missing %s)", release.h5_dir, schema.NOISY_SPLIT, missing)
+    splits += [s for s in schema.MATCH_SPLITS if release.has(ave_release.order_file_name(s))]
+    return splits
+
+
+def _annotation_path(config: ConvertConfig) -> str:
+    if config.annotations:
+        if not os.path.isfile(config.annotations):
+            raise ConvertError(f"--annotations {config.annotations}: not found")
+        return config.annotations
+    beside = os.path.join(config.h5_dir, ave_release.ANNOTATIONS_FILE)
+    return beside if os.path.isfile(beside) else ave_metadata.default_annotations_path()
+
+
+def _main_videos(config: ConvertConfig, release: _Release, notes: list, extra: dict) -> list:
+    """VideoMeta per row of the main release (train/val/test and the match splits)."""
+    audio = release.array(ave_release.AUDIO_FILE, ave_release.AUDIO_SHAPE)
+    visual = release.array(ave_release.VISUAL_FILE, ave_release.VISUAL_SHAPE)
+    _check_same_rows(audio, visual)
+    annotation_path = _annotation_path(config)
+    annotations = ave_metadata.read_annotations(annotation_path)
+    extra["annotations"] = annotation_path
+    if len(annotations) != audio.num_rows:
+        raise ReleaseError(
+            f"{audio.path} has {audio.num_rows} videos but {annotation_path} has "
+            f"{len(annotations)} annotation rows"
+        )
+    num_segments = audio.shape[1]
+    longest = max(annotations, key=lambda a: a.end)
+    if longest.end > num_segments:
+        raise ReleaseError(
+            f"{annotation_path}: row {longest.row} ends at segment {longest.end} but "
+            f"{audio.path} has {num_segments} segments per video"
+        )
+    from_annotations = np.stack([ave_metadata.segment_labels(a, num_segments) for a in annotations])
+    if release.has(ave_release.LABELS_FILE):
+        labels_path = release.path(ave_release.LABELS_FILE)
+        labels = ave_release.read_labels(labels_path, ave_release.SEGMENT_LABELS_SHAPE)
+        if labels.shape != from_annotations.shape:
+            raise ReleaseError(
+                f"{labels_path} has labels of shape {labels.shape} but {audio.path} and "
+                f"{annotation_path} describe {from_annotations.shape}"
+            )
+        disagreeing = int((labels != from_annotations).any(axis=1).sum())
+        extra["labels_source"] = labels_path
+        extra["videos_whose_labels_differ_from_annotations"] = disagreeing
+        if disagreeing:
+            notes.append(f"{labels_path}: {disagreeing} videos differ from {annotation_path}")
+    else:
+        labels = from_annotations
+        extra["labels_source"] = annotation_path
+        notes.append(
+            f"no {ave_release.LABELS_FILE} in {config.h5_dir}: labels from {annotation_path}"
+        )
+    ids = unique_video_ids(annotations)
+    return [
+        VideoMeta(
+            video_id=ids[a.row],
+            class_index=ave_metadata.class_index(a.category),
+            class_name=a.category,
+            event_start=a.start,
+            event_end=a.end,
+            annotation_index=a.row,
+            labels=labels[a.row],
+        )
+        for a in annotations
+    ]
+
+
+def _noisy_job(release: _Release, notes: list) -> SplitJob:
+    """The background-only videos of weak training (`*_noisy.h5`): video-level labels only."""
+    audio = release.array(ave_release.AUDIO_NOISY_FILE, ave_release.AUDIO_SHAPE)
+    visual = release.array(ave_release.VISUAL_NOISY_FILE, ave_release.VISUAL_SHAPE)
+    _check_same_rows(audio, visual)
+    if release.has(ave_release.LABELS_NOISY_FILE):
+        labels_path = release.path(ave_release.LABELS_NOISY_FILE)
+        classes = ave_release.read_labels(labels_path, ave_release.VIDEO_LABELS_SHAPE)
+        if len(classes) != audio.num_rows:
+            raise ReleaseError(
+                f"{labels_path} has {len(classes)} videos but {audio.path} has {audio.num_rows}"
+            )
+    else:
+        classes = np.full([audio.num_rows], schema.BACKGROUND_CLASS)
+        notes.append(f"no {ave_release.LABELS_NOISY_FILE}: noisy videos labelled background")
+    names = ave_metadata.class_names()
+    num_segments = audio.shape[1]
+    videos = []
+    for i, c in enumerate(classes):
+        background = c == schema.BACKGROUND_CLASS
+        # A background-only video is background in every segment; any other video-level
+        # tag says nothing about where its event is.
+        videos.append(
+            VideoMeta(
+                video_id=f"noisy_{i:04d}",
+                class_index=int(c),
+                class_name=names[c],
+                event_start=0 if background else -1,
+                event_end=0 if background else -1,
+                annotation_index=-1,
+                labels=np.full([num_segments], c) if background else None,
+            )
+        )
+    return SplitJob(schema.NOISY_SPLIT, np.arange(audio.num_rows), audio, visual, videos, "all")
+
+
+def plan(config: ConvertConfig, release: _Release) -> tuple[list[SplitJob], list[str], dict]:
+    """Checks every input that can be checked before the long work; returns the jobs."""
+    splits = list(config.splits) or _default_splits(release)
+    unknown = [s for s in splits if s not in schema.ALL_SPLITS]
+    if unknown:
+        raise ConvertError(f"--splits: unknown split(s) {unknown}; known: {schema.ALL_SPLITS}")
+    notes: list[str] = []
+    extra: dict = {"h5_dir": os.path.abspath(config.h5_dir), "order_sources": {}}
+    jobs = []
+    main_splits = [s for s in splits if s != schema.NOISY_SPLIT]
+    if main_splits:
+        videos = _main_videos(config, release, notes, extra)
+        audio = release.array(ave_release.AUDIO_FILE, ave_release.AUDIO_SHAPE)
+        visual = release.array(ave_release.VISUAL_FILE, ave_release.VISUAL_SHAPE)
+        for split in main_splits:
+            rows, source = ave_release.read_split_rows(config.h5_dir, split, audio.num_rows)
+            if source == "package":
+                notes.append(
+                    f"no {ave_release.order_file_name(split)} in {config.h5_dir}: "
+                    f"using the one shipped with ave_tf for {split}"
+                )
+            extra["order_sources"][split] = source
+            jobs.append(SplitJob(split, rows, audio, visual, [videos[r] for r in rows], source))
+    if schema.NOISY_SPLIT in splits:
+        jobs.append(_noisy_job(release, notes))
+    return jobs, notes, extra
+
+
+@dataclasses.dataclass
+class _Chunk:
+    job: SplitJob
+    start: int  # position in job.rows
+    audio: np.ndarray
+    visual: np.ndarray
+
+
+def _narrow(
+    array: ave_release.FeatureArray, values: np.ndarray, dtype: str, job, start
+) -> np.ndarray:
+    """Casts a chunk to the storage dtype; names the first video with NaN/Inf or overflow."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        narrow = values.astype(dtype)
+    finite = np.isfinite(narrow.reshape(len(narrow), -1)).all(axis=1)
+    if finite.all():
+        return narrow
+    i = int(np.flatnonzero(~finite)[0])
+    video = job.videos[start + i]
+    problem = (
+        "NaN or Inf"
+        if not np.isfinite(values[i]).all()
+        else f"values beyond {np.dtype(dtype).name} range (max |x| {np.abs(values[i]).max():.6g})"
+    )
+    raise ReleaseError(
+        f"{array.path}: video index {int(job.rows[start + i])} ({video.video_id}, split "
+        f"{job.split}) has {problem} in its features"
+    )
+
+
+def _read_chunks(jobs: list[SplitJob], config: ConvertConfig) -> Iterator[_Chunk]:
+    visual_dtype = "<f2" if config.visual_dtype == "float16" else "<f4"
+    buffers: dict = {}  # one read buffer per file, reused (no fresh pages to fault in)
+    for job in jobs:
+        for start in range(0, len(job.rows), config.chunk_videos):
+            rows = job.rows[start : start + config.chunk_videos]
+            parts = []
+            for array, dtype in ((job.audio, "<f4"), (job.visual, visual_dtype)):
+                if array.path not in buffers:
+                    shape = (config.chunk_videos, *array.shape[1:])
+                    buffers[array.path] = np.empty(shape, array.dtype)
+                values = array.read_rows(rows, out=buffers[array.path][: len(rows)])
+                parts.append(_narrow(array, values, dtype, job, start))
+            yield _Chunk(job, start, *parts)
+
+
+_DONE = object()
+
+
+def _prefetch(items: Iterator, depth: int) -> Iterator:
+    """Runs `items` in a reader thread, at most `depth` items ahead; re-raises its errors."""
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_DONE)
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer, raised there
+            put(e)
+
+    thread = threading.Thread(target=produce, name="ave-release-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _encoded_videos(jobs: list[SplitJob], config: ConvertConfig) -> Iterator[tuple]:
+    """(split, serialized record, num_segments) for every video of every job, in order."""
+    for chunk in _prefetch(_read_chunks(jobs, config), config.prefetch_chunks):
+        job = chunk.job
+        for i in range(len(chunk.audio)):
+            video: VideoMeta = job.videos[chunk.start + i]
+            row = int(job.rows[chunk.start + i])
+            try:
+                record = example_codec.encode_video(
+                    video_id=video.video_id,
+                    audio=chunk.audio[i],
+                    visual=chunk.visual[i],
+                    labels=video.labels,
+                    class_index=video.class_index,
+                    class_name=video.class_name,
+                    event_start=video.event_start,
+                    event_end=video.event_end,
+                    source=SOURCE,
+                    annotation_index=video.annotation_index,
+                    visual_dtype=config.visual_dtype,
+                    name=f"{job.visual.path}: video index {row} ({video.video_id})",
+                )
+            except example_codec.RecordError as e:
+                raise ReleaseError(str(e)) from None
+            yield job.split, record, len(chunk.audio[i])
+
+
+def _write_all(jobs, config: ConvertConfig, writer) -> None:
+    import tensorflow as tf
+
+    from ave_tf.utils.progress import progress
+
+    total = sum(len(job.rows) for job in jobs)
+    records = progress(_encoded_videos(jobs, config), total, verbose=config.show_progress)
+    for split, record, num_segments in records:
+        try:
+            writer.write(split, record, num_segments)
+        except (OSError, tf.errors.OpError) as e:
+            message = getattr(e, "message", None) or str(e)
+            raise ConvertError(
+                f"{config.output_dir}: writing split {split} failed ({message.splitlines()[0]}); "
+                "nothing was written"
+            ) from None
+
+
+def _dataset_info(config: ConvertConfig, notes: list, extra: dict) -> DatasetInfo:
+    return DatasetInfo(
+        name="ave",
+        source=SOURCE,
+        synthetic=False,
+        description=(
+            "AVE (Tian et al., ECCV 2018) public feature release: VGGish audio embeddings and "
+            "VGG-19 pool5 visual maps per 1-s segment, converted from h5 by ave_convert."
+        ),
+        class_names=list(ave_metadata.class_names()),
+        splits={},
+        visual_dtype=config.visual_dtype,
+        extra={**extra, "notes": notes},
+    )
+
+
+def convert(config: ConvertConfig, log: Callable[[str], None] = logging.info) -> ConvertResult:
+    """Converts the release in `config.h5_dir`; returns what was written and how fast.
+
+    Raises:
+      ConvertError, ReleaseError, ave_metadata.AnnotationError, DatasetError: bad inputs or a
+        failed write, each with a one-line message naming the file (and video index); the
+        output directory is then left as it was.
+    """
+    if config.visual_dtype not in schema.VISUAL_DTYPES:
+        raise ConvertError(f"--visual_dtype must be one of {schema.VISUAL_DTYPES}")
+    if config.chunk_videos < 1 or config.prefetch_chunks < 1:
+        raise ConvertError("--chunk_videos must be at least 1")
+    started = time.perf_counter()
+    release = _Release(config.h5_dir)
+    try:
+        jobs, notes, extra = plan(config, release)
+        for note in notes:
+            log(note)
+        info = _dataset_info(config, notes, extra)
+        from ave_tf.data.shard_writer import DatasetWriter
+
+        with DatasetWriter(
+            config.output_dir,
+            overwrite=config.overwrite,
+            shard_bytes=config.shard_bytes,
+            compression=config.compression,
+        ) as writer:
+            _write_all(jobs, config, writer)
+            info = writer.commit(info)
+    finally:
+        release.close()
+    output_bytes = sum(
+        os.path.getsize(os.path.join(config.output_dir, name))
+        for split in info.splits.values()
+        for name in split["files"]
+    )
+    return ConvertResult(
+        info=info,
+        videos=sum(len(job.rows) for job in jobs),
+        input_bytes=sum(
+            len(job.rows) * (job.audio.row_bytes + job.visual.row_bytes) for job in jobs
+        ),
+        output_bytes=output_bytes,
+        seconds=time.perf_counter() - started,
+    )
