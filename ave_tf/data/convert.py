@@ -103,7 +103,7 @@ class ConvertResult:
     videos: int
     input_bytes: int  # h5 feature bytes read (float64 in the public release)
     output_bytes: int
-    seconds: float
+    seconds: float  # reading, encoding and writing (TensorFlow's start-up excluded)
 
     @property
     def input_mb_per_s(self) -> float:
@@ -172,6 +172,17 @@ def _default_splits(release: _Release) -> list[str]:
         logging.warning("%s: skipping %s (missing %s)", release.h5_dir, schema.NOISY_SPLIT, missing)
     splits += [s for s in schema.MATCH_SPLITS if release.has(ave_release.order_file_name(s))]
     return splits
+
+
+def _refuse_existing_dataset(config: ConvertConfig) -> None:
+    """Fails before the long work (DatasetWriter checks again when it starts)."""
+    if config.overwrite:
+        return
+    existing = glob.glob(os.path.join(config.output_dir, "*-*-of-*.tfrecord"))  # SHARD_PATTERN
+    if os.path.exists(os.path.join(config.output_dir, schema.DATASET_INFO_FILE)) or existing:
+        raise ConvertError(
+            f"{config.output_dir}: already holds a dataset; pass --overwrite to replace it"
+        )
 
 
 def _annotation_path(config: ConvertConfig) -> str:
@@ -462,7 +473,7 @@ def convert(config: ConvertConfig, log: Callable[[str], None] = logging.info) ->
         raise ConvertError(f"--visual_dtype must be one of {schema.VISUAL_DTYPES}")
     if config.chunk_videos < 1 or config.prefetch_chunks < 1:
         raise ConvertError("--chunk_videos must be at least 1")
-    started = time.perf_counter()
+    _refuse_existing_dataset(config)
     release = _Release(config.h5_dir)
     try:
         jobs, notes, extra = plan(config, release)
@@ -471,6 +482,7 @@ def convert(config: ConvertConfig, log: Callable[[str], None] = logging.info) ->
         info = _dataset_info(config, notes, extra)
         from ave_tf.data.shard_writer import DatasetWriter
 
+        started = time.perf_counter()
         with DatasetWriter(
             config.output_dir,
             overwrite=config.overwrite,
