@@ -47,8 +47,13 @@ def write_video(
     audio: bool = True,
     video: bool = True,
     frequency: float = 440.0,
+    video_duration: float | None = None,
 ) -> str:
-    """Writes a test video; the container (mp4, webm, mkv) is chosen by the file extension."""
+    """Writes a test video; the container (mp4, webm, mkv) is chosen by the file extension.
+
+    `video_duration` makes the video stream shorter or longer than the audio (`duration`).
+    """
+    video_duration = duration if video_duration is None else video_duration
     container_name = os.path.splitext(path)[1].lstrip(".")
     video_codec, audio_codec, pix_fmt = CODECS[container_name]
     with av.open(path, mode="w") as container:
@@ -60,9 +65,9 @@ def write_video(
             astream = container.add_stream(audio_codec, rate=rate)
             astream.layout = "stereo"
         if video:
-            for i in range(int(round(duration * fps))):
+            for i in range(int(round(video_duration * fps))):
                 frame = av.VideoFrame.from_ndarray(
-                    square_frame(i / fps, duration, width, height), format="rgb24"
+                    square_frame(i / fps, video_duration, width, height), format="rgb24"
                 )
                 frame.pts = i
                 frame.time_base = fractions.Fraction(1, fps)
