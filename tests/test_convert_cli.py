@@ -67,7 +67,7 @@ def test_disk_full_mid_write_fails_the_binary_leaving_no_shards(base_release, tm
         f"--h5_dir={base_release.h5_dir}", f"--output_dir={out}", preexec_fn=_limit_file_size
     )
     line = error_line(result)
-    assert f"{out}: writing split train failed" in line and "File too large" in line
+    assert f"{out}: writing shards failed: " in line and "File too large" in line
     assert_nothing_written(out)
 
 
@@ -79,7 +79,7 @@ def test_disk_full_mid_write_leaves_no_shards(base_release, tmp_path):
     handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (3 << 20, hard))
     try:
-        with pytest.raises(convert.ConvertError, match="writing split train failed .*too large"):
+        with pytest.raises(convert.ConvertError, match="writing shards failed: .*too large"):
             convert.convert(config)
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))

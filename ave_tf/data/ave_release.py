@@ -130,7 +130,10 @@ class FeatureArray:
         position = self._offset + first * self.row_bytes
         done = 0
         while done < view.nbytes:
-            got = os.preadv(self._fd, [view[done:]], position + done)
+            try:
+                got = os.preadv(self._fd, [view[done:]], position + done)
+            except OSError as e:
+                raise ReleaseError(f"{self.path}: read failed at row {first}: {e}") from None
             if got == 0:
                 raise ReleaseError(
                     f"{self.path}: file is truncated (row {first + done // self.row_bytes} "

@@ -94,11 +94,12 @@ class SplitJob:
     audio: ave_release.FeatureArray
     visual: ave_release.FeatureArray
     videos: list  # VideoMeta per entry of `rows`
-    order_source: str
 
 
 @dataclasses.dataclass
 class ConvertResult:
+    """What `convert` wrote (`info` = the dataset.json written) and how fast."""
+
     info: DatasetInfo
     videos: int
     input_bytes: int  # h5 feature bytes read (float64 in the public release)
@@ -282,7 +283,7 @@ def _noisy_job(release: _Release, notes: list) -> SplitJob:
                 labels=np.full([num_segments], c) if background else None,
             )
         )
-    return SplitJob(schema.NOISY_SPLIT, np.arange(audio.num_rows), audio, visual, videos, "all")
+    return SplitJob(schema.NOISY_SPLIT, np.arange(audio.num_rows), audio, visual, videos)
 
 
 def plan(config: ConvertConfig, release: _Release) -> tuple[list[SplitJob], list[str], dict]:
@@ -307,7 +308,7 @@ def plan(config: ConvertConfig, release: _Release) -> tuple[list[SplitJob], list
                     f"using the one shipped with ave_tf for {split}"
                 )
             extra["order_sources"][split] = source
-            jobs.append(SplitJob(split, rows, audio, visual, [videos[r] for r in rows], source))
+            jobs.append(SplitJob(split, rows, audio, visual, [videos[r] for r in rows]))
     if schema.NOISY_SPLIT in splits:
         jobs.append(_noisy_job(release, notes))
     return jobs, notes, extra
@@ -322,7 +323,7 @@ class _Chunk:
 
 
 def _narrow(
-    array: ave_release.FeatureArray, values: np.ndarray, dtype: str, job, start
+    array: ave_release.FeatureArray, values: np.ndarray, dtype: str, job: SplitJob, start: int
 ) -> np.ndarray:
     """Casts a chunk to the storage dtype; names the first video with NaN/Inf or overflow."""
     with np.errstate(over="ignore", invalid="ignore"):
@@ -427,22 +428,23 @@ def _encoded_videos(jobs: list[SplitJob], config: ConvertConfig) -> Iterator[tup
             yield job.split, record, len(chunk.audio[i])
 
 
-def _write_all(jobs, config: ConvertConfig, writer) -> None:
-    import tensorflow as tf
+def _write_all(jobs: list[SplitJob], config: ConvertConfig, writer, progress) -> None:
+    encoded = _encoded_videos(jobs, config)
+    try:
+        total = sum(len(job.rows) for job in jobs)
+        for split, record, num_segments in progress(encoded, total):
+            writer.write(split, record, num_segments)
+    finally:
+        encoded.close()  # stops and joins the reader thread before the h5 files are closed
 
+
+def _progress_bar(show: bool) -> Callable:
+    """progress(iterable, total) drawing a bar, or passing the items through."""
+    if not show:
+        return lambda iterable, total: iterable
     from ave_tf.utils.progress import progress
 
-    total = sum(len(job.rows) for job in jobs)
-    records = progress(_encoded_videos(jobs, config), total, verbose=config.show_progress)
-    for split, record, num_segments in records:
-        try:
-            writer.write(split, record, num_segments)
-        except (OSError, tf.errors.OpError) as e:
-            message = getattr(e, "message", None) or str(e)
-            raise ConvertError(
-                f"{config.output_dir}: writing split {split} failed ({message.splitlines()[0]}); "
-                "nothing was written"
-            ) from None
+    return lambda iterable, total: progress(iterable, total, unit="videos")
 
 
 def _dataset_info(config: ConvertConfig, notes: list, extra: dict) -> DatasetInfo:
@@ -480,8 +482,11 @@ def convert(config: ConvertConfig, log: Callable[[str], None] = logging.info) ->
         for note in notes:
             log(note)
         info = _dataset_info(config, notes, extra)
+        import tensorflow as tf
+
         from ave_tf.data.shard_writer import DatasetWriter
 
+        progress = _progress_bar(config.show_progress)
         started = time.perf_counter()
         with DatasetWriter(
             config.output_dir,
@@ -489,8 +494,14 @@ def convert(config: ConvertConfig, log: Callable[[str], None] = logging.info) ->
             shard_bytes=config.shard_bytes,
             compression=config.compression,
         ) as writer:
-            _write_all(jobs, config, writer)
-            info = writer.commit(info)
+            try:
+                _write_all(jobs, config, writer, progress)
+                info = writer.commit(info)
+            except (OSError, tf.errors.OpError) as e:
+                message = (getattr(e, "message", None) or str(e)).splitlines()[0]
+                raise ConvertError(
+                    f"{config.output_dir}: writing shards failed: {message}"
+                ) from None
     finally:
         release.close()
     output_bytes = sum(
