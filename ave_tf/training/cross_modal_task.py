@@ -43,14 +43,26 @@ def cross_modal_loss(config: CrossModalConfig, outputs: dict, y):
     )
 
 
+# The batch keys a train step reads, with shapes general enough to trace the step only once.
+_STEP_SIGNATURE = {
+    parser.AUDIO: tf.TensorSpec([None, None, schema.AUDIO_DIM], tf.float32),
+    parser.VISUAL: tf.TensorSpec([None, None, *schema.VISUAL_SHAPE], tf.float32),
+    parser.LABELS: tf.TensorSpec([None, None], tf.int32),
+    parser.MASK: tf.TensorSpec([None, None], tf.float32),
+}
+
+
 def make_train_step(model, optimizer, config: CrossModalConfig):
     """A compiled step `(batch, seed [2] int32) -> (loss, distances [N], y [N])`.
 
-    `batch` is a `parse_batch` dict; pass a different seed each step for fresh negatives.
+    `batch` is a `parse_batch` dict (other keys are ignored); pass a different seed each step
+    for fresh negatives. The step is traced once, whatever T and the number of pairs.
     """
+    # Creating the optimizer's slots outside the traced function keeps tracing cheap.
+    optimizer.build(model.trainable_variables)
 
-    @tf.function(reduce_retracing=True)
-    def step(batch, seed):
+    @tf.function(input_signature=[_STEP_SIGNATURE, tf.TensorSpec([2], tf.int32)], autograph=False)
+    def compiled_step(batch, seed):
         inputs, y = cross_modal_train_step_inputs(batch, config, seed)
         with tf.GradientTape() as tape:
             outputs = model(inputs, training=True)
@@ -58,6 +70,9 @@ def make_train_step(model, optimizer, config: CrossModalConfig):
         variables = model.trainable_variables
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
         return loss, outputs["distances"][:, 0], y
+
+    def step(batch, seed):
+        return compiled_step({key: batch[key] for key in _STEP_SIGNATURE}, seed)
 
     return step
 

@@ -1,0 +1,150 @@
+"""A tiny end-to-end run: real TFRecords -> pairs -> AVDLN / DCCA training -> A2V and V2A search.
+
+The toy videos plant a shared audio-visual signal: an event segment of class c carries an audio
+prototype A_c and a visual prototype V_c (plus noise), background segments carry noise only.
+"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ave_tf.data import example_codec, pipeline, schema
+from ave_tf.data.dataset_info import DatasetInfo, load_dataset_info
+from ave_tf.data.shard_writer import DatasetWriter
+from ave_tf.evaluation.cross_modal_search import cross_modal_split, evaluate_cross_modal
+from ave_tf.models.cross_modal import CrossModalConfig, build_cross_modal_model
+from ave_tf.training.cross_modal_task import (
+    distance_histograms,
+    finalize_model,
+    fit_linear_cca,
+    make_train_step,
+)
+
+NUM_CLASSES = 3
+SPLIT_SIZES = {"train_match": 12, "test_match": 10}
+
+
+def _write_toy_dataset(output_dir: str, seed: int = 0) -> float:
+    """Writes the toy dataset; returns the chance accuracy of its test queries."""
+    rng = np.random.default_rng(seed)
+    audio_prototypes = rng.normal(size=(NUM_CLASSES, schema.AUDIO_DIM))
+    visual_prototypes = rng.normal(size=(NUM_CLASSES, schema.VISUAL_CHANNELS))
+    chance = []
+    with DatasetWriter(output_dir, shard_bytes=2 << 20) as writer:
+        for split, count in SPLIT_SIZES.items():
+            for i in range(count):
+                steps = 10 if i % 3 else 8  # mixed lengths exercise padding
+                label = i % NUM_CLASSES
+                length = int(rng.integers(2, steps - 1))
+                start = int(rng.integers(0, steps - length + 1))
+                audio = rng.normal(size=(steps, schema.AUDIO_DIM)) * 0.5
+                visual = rng.normal(size=(steps, *schema.VISUAL_SHAPE)) * 0.5
+                labels = np.full([steps], schema.BACKGROUND_CLASS)
+                labels[start : start + length] = label
+                audio[start : start + length] += audio_prototypes[label]
+                visual[start : start + length] += visual_prototypes[label]
+                if split == "test_match":
+                    chance.append(1.0 / (steps - length + 1))
+                record = example_codec.encode_video(
+                    video_id=f"{split}_{i}",
+                    audio=audio,
+                    visual=visual,
+                    labels=labels,
+                    class_index=label,
+                    class_name=f"class{label}",
+                    event_start=start,
+                    event_end=start + length,
+                    source="test",
+                    visual_dtype="float16",
+                )
+                writer.write(split, record, steps)
+        writer.commit(
+            DatasetInfo(
+                name="toy",
+                source="test",
+                synthetic=True,
+                description="planted audio-visual prototypes",
+                class_names=[],
+                splits={},
+                visual_dtype="float16",
+            )
+        )
+    return float(np.mean(chance))
+
+
+@pytest.fixture(scope="module")
+def toy_data(tmp_path_factory):
+    data_dir = str(tmp_path_factory.mktemp("cross_modal_toy"))
+    chance = _write_toy_dataset(data_dir)
+    splits = load_dataset_info(data_dir).splits
+    train = pipeline.make_dataset(
+        data_dir,
+        cross_modal_split(splits, "train"),
+        pipeline.InputConfig(batch_size=6, shuffle=True, seed=0, repeat=True, cache="memory"),
+    )
+    test = pipeline.make_dataset(
+        data_dir, cross_modal_split(splits, "test"), pipeline.InputConfig(batch_size=5)
+    )
+    train_once = pipeline.make_dataset(
+        data_dir, cross_modal_split(splits, "train"), pipeline.InputConfig(batch_size=6)
+    )
+    return {"train": train, "test": test, "train_once": train_once, "chance": chance}
+
+
+def _train(config, train, steps, learning_rate):
+    keras.utils.set_random_seed(0)
+    model = build_cross_modal_model(config)
+    step = make_train_step(model, keras.optimizers.Adam(learning_rate), config)
+    losses, histograms = [], None
+    for i, batch in enumerate(train.take(steps)):
+        loss, distances, y = step(batch, tf.constant([0, i], tf.int32))
+        losses.append(float(loss))
+        histograms = distance_histograms(distances, y)
+    return model, losses, histograms
+
+
+def test_avdln_learns_to_localize(toy_data):
+    config = CrossModalConfig(method="avdln", hidden_size=32, embedding_dim=16)
+    untrained = build_cross_modal_model(config)
+    before = evaluate_cross_modal(untrained, toy_data["test"])
+    model, losses, histograms = _train(config, toy_data["train"], steps=30, learning_rate=3e-3)
+
+    assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5])
+    positive = histograms["distance/positive"].numpy()
+    negative = histograms["distance/negative"].numpy()
+    assert positive.size and negative.size
+    assert positive.mean() < negative.mean()
+    after = evaluate_cross_modal(model, toy_data["test"])
+    assert after["videos"] == SPLIT_SIZES["test_match"]
+    assert after["a2v"] >= 0.7 > toy_data["chance"] + 0.3
+    assert after["v2a"] >= 0.7
+    assert after["a2v"] + after["v2a"] > before["a2v"] + before["v2a"]
+
+
+def test_dcca_learns_to_localize_and_carries_its_cca(toy_data, tmp_path):
+    config = CrossModalConfig(method="dcca", hidden_size=32, dcca_output_dim=2)
+    model, losses, _ = _train(config, toy_data["train"], steps=30, learning_rate=3e-3)
+    assert losses[-1] < losses[0]
+    with pytest.raises(ValueError, match="needs a DCCA model"):
+        fit_linear_cca(model, toy_data["train_once"], CrossModalConfig())
+
+    facts = finalize_model(model, config, toy_data["train_once"])
+    correlations = facts["canonical_correlations"]
+    assert len(correlations) == 2 and correlations[-1] > 0.9
+    assert correlations == sorted(correlations, reverse=True)
+    metrics = evaluate_cross_modal(model, toy_data["test"])
+    assert metrics["a2v"] >= 0.6 and metrics["v2a"] >= 0.6
+    assert metrics["a2v"] > toy_data["chance"] + 0.2
+
+    path = str(tmp_path / "dcca.keras")
+    model.save(path)
+    assert evaluate_cross_modal(keras.models.load_model(path), toy_data["test"]) == metrics
+
+
+def test_avdln_finalize_is_a_no_op(toy_data):
+    model = build_cross_modal_model(CrossModalConfig(hidden_size=8, embedding_dim=4))
+    weights = [w.copy() for w in model.get_weights()]
+    assert finalize_model(model, CrossModalConfig(), toy_data["train_once"]) == {}
+    for before, after in zip(weights, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(before, after)
