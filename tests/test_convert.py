@@ -103,10 +103,13 @@ def test_float16_gzip_chunked_h5_header_and_labels_from_annotations(tmp_path):
         match_orders=False,
         annotations_header=True,
     )
+    annotations = tmp_path / "annotations_with_header.txt"
+    os.rename(release.path("Annotations.txt"), annotations)
     out = tmp_path / "out"
     _, notes = _convert(
         release.h5_dir,
         out,
+        annotations=str(annotations),
         visual_dtype="float16",
         compression="GZIP",
         shard_bytes=2 << 20,
@@ -115,7 +118,7 @@ def test_float16_gzip_chunked_h5_header_and_labels_from_annotations(tmp_path):
     info = load_dataset_info(str(out))
     assert sorted(info.splits) == ["test", "train", "val"]
     assert info.splits["train"]["shards"] > 1 and info.visual_dtype == "float16"
-    assert any("labels from" in note for note in notes)
+    assert any(f"labels from {annotations}" in note for note in notes)
     for split in schema.SPLITS:
         _check_main_split(release, _read_split(out, split), split, exact=False)
 

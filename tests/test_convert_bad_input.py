@@ -105,6 +105,14 @@ def _truncated_visual(h5_dir):
         f.truncate(os.path.getsize(path) // 2)
 
 
+def _no_annotations(h5_dir):
+    os.remove(os.path.join(h5_dir, ave_release.ANNOTATIONS_FILE))
+
+
+def _string_features(h5_dir):
+    rewrite_h5(os.path.join(h5_dir, ave_release.AUDIO_FILE), np.full((12, 10, 128), b"x"))
+
+
 # case -> (files the mutation changes, mutation, regex the error line must match)
 CASES = {
     "missing_key": (
@@ -126,6 +134,16 @@ CASES = {
         [ave_release.ANNOTATIONS_FILE],
         _short_annotations,
         r"audio_feature\.h5 has 12 videos but \S*Annotations\.txt has 11 annotation rows",
+    ),
+    "shipped_annotations_do_not_match": (
+        [],
+        _no_annotations,  # then the 4143-row Annotations.txt shipped with ave_tf is used
+        r"audio_feature\.h5 has 12 videos but \S*ave_meta/Annotations\.txt has 4143 annotation",
+    ),
+    "string_features": (
+        [ave_release.AUDIO_FILE],
+        _string_features,
+        r"audio_feature\.h5: 'avadataset' has dtype \|S1, expected floats",
     ),
     "order_out_of_range": (
         ["train_order.h5"],

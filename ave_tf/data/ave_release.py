@@ -56,13 +56,14 @@ class FeatureArray:
     Args:
       path: the h5 file.
       row_shape: expected shape after the row axis; None entries match any length.
+      dtype_kinds: accepted numpy dtype kinds ("f" for features; labels may also be integers).
 
     Raises:
       ReleaseError: unreadable file, missing key (the keys found are listed), wrong rank or
-        trailing shape, or a non-float dtype.
+        trailing shape, or a dtype of another kind.
     """
 
-    def __init__(self, path: str, row_shape: tuple):
+    def __init__(self, path: str, row_shape: tuple, dtype_kinds: str = "f"):
         self.path = path
         try:
             self._file = h5py.File(path, "r")
@@ -84,9 +85,12 @@ class FeatureArray:
                 f"{path}: {FEATURE_KEY!r} has shape {self.shape}, "
                 f"expected {_describe_shape(row_shape)}"
             )
-        if self.dtype.kind != "f":
+        if self.dtype.kind not in dtype_kinds:
             self.close()
-            raise ReleaseError(f"{path}: {FEATURE_KEY!r} has dtype {self.dtype}, expected float")
+            expected = "floats" if dtype_kinds == "f" else "numbers"
+            raise ReleaseError(
+                f"{path}: {FEATURE_KEY!r} has dtype {self.dtype}, expected {expected}"
+            )
         self.row_bytes = int(np.prod(self.shape[1:])) * self.dtype.itemsize
         self._offset = self._raw_offset()
         self._fd = os.open(path, os.O_RDONLY) if self._offset is not None else None
@@ -168,7 +172,7 @@ def one_hot_to_index(one_hot: np.ndarray, path: str) -> np.ndarray:
 
 def read_labels(path: str, row_shape: tuple) -> np.ndarray:
     """Class indices from a one-hot label file (`labels.h5` or `labels_noisy.h5`)."""
-    array = FeatureArray(path, row_shape)
+    array = FeatureArray(path, row_shape, dtype_kinds="fiub")
     try:
         return one_hot_to_index(array.read_all(), path)
     finally:
