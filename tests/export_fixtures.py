@@ -1,13 +1,24 @@
-"""Tiny Keras models with the shared model API, for export and serving tests.
+"""Tiny Keras models with the shared model API, and the outputs each signature must return.
 
 They match `build_localization_model` / `build_cross_modal_model` in inputs and outputs (inputs
 `audio` [B, T, 128] and `visual` [B, T, 7, 7, 512]; outputs `logits`, `attention` and for weak
 models `video_logits`; cross-modal: `audio_embedding`, `visual_embedding`, `distances`) and hold
 an LSTM, so the check for GPU-only ops has something to look at, while building in milliseconds.
+The reference functions at the end compute what every exported signature must return from the
+in-memory models (numpy), for the in-process, fresh-process and gRPC tests alike.
 """
+
+import atexit
+import os
+import shutil
+import tempfile
 
 import keras
 import numpy as np
+import tensorflow as tf
+
+from ave_tf.data import ave_metadata, example_codec
+from ave_tf.export import signatures as sig
 
 NUM_CLASSES = 29
 AUDIO_DIM = 128
@@ -75,3 +86,176 @@ def random_features(batch: int, time: int, seed: int = 0) -> dict[str, np.ndarra
         "audio": rng.random((batch, time, AUDIO_DIM), dtype=np.float32),
         "visual": rng.random((batch, time, *VISUAL_SHAPE), dtype=np.float32),
     }
+
+
+class GpuOnlyOp(keras.layers.Layer):
+    """Adds 0 x CudnnRNNParamsSize: a graph with an op that has only a GPU kernel.
+
+    Stands for a recurrent layer traced on a GPU with cuDNN (CudnnRNN), which a CPU-only
+    server cannot run; graph construction works on a CPU, so the export check can be tested.
+    """
+
+    def call(self, x):
+        size = tf.raw_ops.CudnnRNNParamsSize(
+            num_layers=1, num_units=4, input_size=4, T=tf.float32, S=tf.int32
+        )
+        return x + 0.0 * tf.cast(size, x.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+def build_gpu_only_fixture() -> keras.Model:
+    """A minimal localization model (no LSTM: quick to trace) whose logits pass `GpuOnlyOp`."""
+    audio, visual = _inputs()
+    logits = GpuOnlyOp()(keras.layers.Dense(NUM_CLASSES)(audio))
+    attention = keras.ops.ones_like(keras.layers.Reshape((-1, 49, 512))(visual)[..., 0]) / 49.0
+    outputs = {"logits": logits, "attention": attention}
+    return keras.Model({"audio": audio, "visual": visual}, outputs, name="fixture_gpu_only")
+
+
+_shared = {}
+
+
+def shared_export() -> dict:
+    """One export of the fixture models, shared by every test module of a pytest process.
+
+    Returns `{"base": export base, "path": version 1 folder, "supervised": model, "weak":
+    model, "cross_modal": model}`. The supervised model is bidirectional (so padding matters
+    to `parse_and_predict`); the weak model pools with max, unlike the default mean.
+    """
+    if not _shared:
+        from ave_tf.export.exporter import export_saved_model
+
+        root = tempfile.mkdtemp(prefix="ave_export_fixture_")
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        models = {
+            "supervised": build_localization_fixture(bidirectional=True, seed=0),
+            "weak": build_localization_fixture("weak", seed=1),
+            "cross_modal": build_cross_modal_fixture(seed=2),
+        }
+        base = os.path.join(root, "ave")
+        path = export_saved_model(
+            base,
+            models["supervised"],
+            weak_model=models["weak"],
+            cross_modal_model=models["cross_modal"],
+            model_info={"fixture": True},
+        )
+        _shared.update(models, base=base, path=path)
+    return _shared
+
+
+# References: what each signature must return (numpy, from the in-memory models).
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    z = np.exp(x - x.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
+
+
+def run_model(model, audio: np.ndarray, visual: np.ndarray) -> dict[str, np.ndarray]:
+    outputs = model({"audio": audio, "visual": visual}, training=False)
+    return {key: np.asarray(value) for key, value in outputs.items()}
+
+
+def supervised(model, audio, visual) -> dict[str, np.ndarray]:
+    out = run_model(model, audio, visual)
+    return {
+        sig.PROBABILITIES: softmax(out["logits"]),
+        sig.CLASSES: out["logits"].argmax(-1).astype(np.int64),
+        sig.ATTENTION: out["attention"],
+    }
+
+
+def weak(model, audio, visual) -> dict[str, np.ndarray]:
+    out = run_model(model, audio, visual)
+    video_logits = out.get("video_logits", out["logits"].mean(axis=1))
+    return {
+        sig.SEGMENT_SCORES: softmax(out["logits"]),
+        sig.VIDEO_PROBABILITIES: softmax(video_logits),
+        sig.CLASSES: out["logits"].argmax(-1).astype(np.int64),
+        sig.VIDEO_CLASSES: softmax(video_logits).argmax(-1).astype(np.int64),
+    }
+
+
+def records(videos: list[tuple[np.ndarray, np.ndarray]], visual_dtype="float32") -> list[bytes]:
+    """Serialized SequenceExamples (unlabeled) of (audio [T, 128], visual [T, 7, 7, 512])."""
+    return [
+        example_codec.encode_video(
+            video_id=f"video{i}",
+            audio=audio,
+            visual=visual,
+            labels=None,
+            class_index=-1,
+            class_name="",
+            event_start=-1,
+            event_end=-1,
+            source="test",
+            visual_dtype=visual_dtype,
+        )
+        for i, (audio, visual) in enumerate(videos)
+    ]
+
+
+def parse_and_predict(model, videos: list[tuple[np.ndarray, np.ndarray]]) -> dict:
+    """Each video run alone (no padding), then padded like the signature's outputs."""
+    time = max(audio.shape[0] for audio, _ in videos)
+    out = {
+        sig.PROBABILITIES: np.zeros([len(videos), time, 29], np.float32),
+        sig.CLASSES: np.full([len(videos), time], -1, np.int64),
+        sig.ATTENTION: np.zeros([len(videos), time, 49], np.float32),
+        sig.NUM_SEGMENTS: np.array([a.shape[0] for a, _ in videos], np.int64),
+        sig.VIDEO_ID: np.array([f"video{i}".encode() for i in range(len(videos))], object),
+    }
+    for i, (audio, visual) in enumerate(videos):
+        one = supervised(model, audio[None], visual[None])
+        steps = audio.shape[0]
+        out[sig.PROBABILITIES][i, :steps] = one[sig.PROBABILITIES][0]
+        out[sig.CLASSES][i, :steps] = one[sig.CLASSES][0]
+        out[sig.ATTENTION][i, :steps] = one[sig.ATTENTION][0]
+    return out
+
+
+def classify_examples(videos: list[tuple[np.ndarray, np.ndarray]]) -> list[bytes]:
+    """Serialized tf.Examples with flat `audio` and `visual` float lists."""
+    out = []
+    for audio, visual in videos:
+        feature = {
+            "audio": tf.train.Feature(float_list=tf.train.FloatList(value=audio.ravel())),
+            "visual": tf.train.Feature(float_list=tf.train.FloatList(value=visual.ravel())),
+        }
+        example = tf.train.Example(features=tf.train.Features(feature=feature))
+        out.append(example.SerializeToString())
+    return out
+
+
+def classify(model, videos: list[tuple[np.ndarray, np.ndarray]]) -> dict:
+    scores = np.stack(
+        [weak(model, a[None], v[None])[sig.VIDEO_PROBABILITIES][0] for a, v in videos]
+    )
+    names = np.array([n.encode() for n in ave_metadata.class_names()], object)
+    return {sig.SCORES: scores, sig.CLASSES: np.tile(names[None], [len(videos), 1])}
+
+
+def distance(model, audio, visual) -> dict[str, np.ndarray]:
+    out = run_model(model, audio, visual)
+    a, v = out["audio_embedding"], out["visual_embedding"]
+    pairwise = np.sqrt(((a[:, :, None, :] - v[:, None, :, :]) ** 2).sum(-1))
+    return {sig.DISTANCES: out["distances"], sig.PAIRWISE_DISTANCES: pairwise}
+
+
+def localize(model, audio, visual, query_start, query_length, direction: str) -> dict:
+    """Eq. 8 by brute force: the start minimizing the summed distance of the aligned window."""
+    pairwise = distance(model, audio, visual)[sig.PAIRWISE_DISTANCES]
+    starts = []
+    for b in range(audio.shape[0]):
+        q, length = int(query_start[b]), int(query_length[b])
+        matrix = pairwise[b] if direction == "a2v" else pairwise[b].T  # rows = query modality
+        costs = [
+            sum(matrix[q + s, t + s] for s in range(length))
+            for t in range(matrix.shape[1] - length + 1)
+        ]
+        starts.append(int(np.argmin(costs)))
+    start = np.array(starts, np.int64)
+    return {sig.START: start, sig.END: start + np.asarray(query_length, np.int64)}

@@ -8,13 +8,13 @@ EXPORT_BASE/
   batching_parameters.txt     for `tensorflow_model_server --enable_batching`
 
 The version is written into `EXPORT_BASE/.tmp-<version>-<pid>` and renamed into place only once
-complete and checked, so a server watching EXPORT_BASE never sees half a model.
+complete and checked (`versions.publish_version`), so a server watching EXPORT_BASE never sees
+half a model.
 """
 
 import datetime
 import json
 import os
-import shutil
 
 import keras
 import tensorflow as tf
@@ -59,24 +59,6 @@ def _write_export_info(saved_model_dir: str, info: dict) -> None:
         f.write("\n")
 
 
-def _move_into_place(staging: str, final: str, overwrite: bool) -> None:
-    """Renames the finished staging folder to its version folder."""
-    previous = None
-    if os.path.exists(final):
-        if not overwrite:
-            raise ExportError(f"{final}: version appeared while exporting; export again")
-        previous = f"{staging}.replaced"
-        os.rename(final, previous)
-    try:
-        os.rename(staging, final)
-    except OSError as e:
-        if previous:
-            os.rename(previous, final)
-        raise ExportError(f"{final}: cannot move the export into place: {e.strerror}") from None
-    if previous:
-        shutil.rmtree(previous, ignore_errors=True)
-
-
 def export_saved_model(
     export_base: str,
     supervised_model: keras.Model,
@@ -112,22 +94,14 @@ def export_saved_model(
       ExportError: the version exists (without `overwrite`), or the graph holds ops that a
         CPU-only server cannot run.
     """
-    if version is None:
-        version = versions.next_version(export_base)
-    if version < 0:
-        raise ExportError(f"version must be a non-negative integer, got {version}")
-    final = versions.version_path(export_base, version)
-    if os.path.exists(final) and not overwrite:
-        raise ExportError(f"{final}: version {version} exists; pass --overwrite or another version")
-    os.makedirs(export_base, exist_ok=True)
-    staging = os.path.join(export_base, f".tmp-{version}-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
+    class_names = ave_metadata.class_names()
+
+    def write(staging: str, version: int) -> None:
         module = AveServingModule(
             supervised_model,
             weak_model=weak_model,
             cross_modal_model=cross_modal_model,
-            class_names=ave_metadata.class_names(),
+            class_names=class_names,
         )
         signature_functions = module.signatures()
         tf.saved_model.save(module, staging, signatures=signature_functions)
@@ -136,8 +110,8 @@ def export_saved_model(
         if forbidden:
             listed = ", ".join(str(op) for op in forbidden[:5])
             raise ExportError(
-                f"{final}: the graph holds {len(forbidden)} op(s) without a CPU kernel: {listed}; "
-                "rebuild the model with use_cudnn=False"
+                f"{export_base}: the graph holds {len(forbidden)} op(s) without a CPU kernel: "
+                f"{listed}; rebuild the model with use_cudnn=False"
             )
         signature_names = sorted(signature_functions)
         if write_warmup:
@@ -148,17 +122,20 @@ def export_saved_model(
                 "model_name": model_name,
                 "version": version,
                 "signatures": signature_names,
-                "class_names": list(ave_metadata.class_names()),
+                "class_names": list(class_names),
                 "models": model_info or {},
                 "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
                 "ave_tf_version": ave_tf.__version__,
                 "tensorflow_version": tf.__version__,
             },
         )
-        _move_into_place(staging, final, overwrite)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+    if version is not None and version < 0:
+        raise ExportError(f"version must be a non-negative integer, got {version}")
+    try:
+        final = versions.publish_version(export_base, write, version, overwrite)
+    except versions.VersionExistsError as e:
+        raise ExportError(str(e)) from None
     config_dir = serving_config_dir or export_base
     serving_config.update_models_config(
         config_dir, model_name, serving_base_path or os.path.abspath(export_base)

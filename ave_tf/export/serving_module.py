@@ -48,7 +48,7 @@ def _check_features(audio: tf.Tensor, visual: tf.Tensor) -> list[tf.Operation]:
         tf.debugging.assert_equal(
             audio_shape[:2],
             visual_shape[:2],
-            message="audio [batch, T, 128] and visual [batch, T, 7, 7, 512] differ in batch or T",
+            message="audio and visual must have the same batch size and number of segments T",
         ),
     ]
 
@@ -149,19 +149,22 @@ class AveServingModule(tf.Module):
         return self._models.cross_modal is not None
 
     def signatures(self) -> dict:
-        """Signature key -> concrete function, for `tf.saved_model.save(signatures=...)`."""
-        supervised = self.supervised.get_concrete_function()
+        """Signature key -> tf.function, for `tf.saved_model.save(signatures=...)`.
+
+        The functions are traced by the save itself (tracing them before would be repeated
+        there, since saving traces in its own context).
+        """
         out = {
-            sig.SERVING_DEFAULT: supervised,
-            sig.SUPERVISED: supervised,
-            sig.WEAK: self.weak.get_concrete_function(),
-            sig.PARSE_AND_PREDICT: self.parse_and_predict.get_concrete_function(),
-            sig.CLASSIFY: self.classify.get_concrete_function(),
+            sig.SERVING_DEFAULT: self.supervised,
+            sig.SUPERVISED: self.supervised,
+            sig.WEAK: self.weak,
+            sig.PARSE_AND_PREDICT: self.parse_and_predict,
+            sig.CLASSIFY: self.classify,
         }
         if self.has_cross_modal:
-            out[sig.DISTANCE] = self.distance.get_concrete_function()
-            out[sig.LOCALIZE_A2V] = self.localize_a2v.get_concrete_function()
-            out[sig.LOCALIZE_V2A] = self.localize_v2a.get_concrete_function()
+            out[sig.DISTANCE] = self.distance
+            out[sig.LOCALIZE_A2V] = self.localize_a2v
+            out[sig.LOCALIZE_V2A] = self.localize_v2a
         return out
 
     # Localization.

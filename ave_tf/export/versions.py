@@ -2,9 +2,13 @@
 
 Only folders named by a non-negative integer are versions (as tensorflow_model_server sees
 them); the exporter's staging folders (`.tmp-*`) and config files beside them are ignored.
+`publish_version` writes a version elsewhere and renames it into place, so a server watching the
+base never sees half a model.
 """
 
 import os
+import shutil
+from collections.abc import Callable
 
 import tensorflow as tf
 
@@ -45,3 +49,64 @@ def next_version(base_path: str) -> int:
 
 def version_path(base_path: str, version: int) -> str:
     return os.path.join(base_path, str(int(version)))
+
+
+class VersionExistsError(FileExistsError):
+    """The version folder exists and overwriting was not asked for."""
+
+
+def _move_into_place(staging: str, final: str, overwrite: bool) -> None:
+    previous = None
+    if os.path.exists(final):
+        if not overwrite:
+            raise VersionExistsError(f"{final}: appeared while exporting; export again")
+        previous = f"{staging}.replaced"
+        os.rename(final, previous)
+    try:
+        os.rename(staging, final)
+    except OSError:
+        if previous:
+            os.rename(previous, final)
+        raise
+    if previous:
+        shutil.rmtree(previous, ignore_errors=True)
+
+
+def publish_version(
+    base_path: str,
+    write: Callable[[str, int], None],
+    version: int | None = None,
+    overwrite: bool = False,
+) -> str:
+    """Writes a version through `write(staging_dir, version)`, then renames it into place.
+
+    Args:
+      base_path: the model's base folder (created if missing; local file system).
+      write: fills the empty staging folder; any exception aborts and removes it.
+      version: the version number; default: one more than the newest.
+      overwrite: replace an existing version (moved aside, then deleted after the rename).
+
+    Returns:
+      The version folder.
+
+    Raises:
+      VersionExistsError: the version exists and `overwrite` is False.
+    """
+    if version is None:
+        version = next_version(base_path)
+    if version < 0:
+        raise ValueError(f"version must be a non-negative integer, got {version}")
+    final = version_path(base_path, version)
+    if os.path.exists(final) and not overwrite:
+        raise VersionExistsError(f"{final}: version {version} exists; pass --overwrite or another")
+    os.makedirs(base_path, exist_ok=True)
+    staging = os.path.join(base_path, f".tmp-{version}-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        os.makedirs(staging)
+        write(staging, version)
+        _move_into_place(staging, final, overwrite)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return final

@@ -1,0 +1,124 @@
+r"""Serves exported AVE SavedModels over gRPC: a stand-in for tensorflow_model_server.
+
+Serves the newest version under --model_base_path (or every model of a --model_config_file) and
+picks up new versions without a restart. Clients speak the TF-Serving PredictionService and
+ModelService protocol (Predict, Classify, GetModelMetadata, GetModelStatus).
+
+Example:
+
+  ave_serve --model_base_path=export/ave --port=8500
+  ave_serve --model_config_file=export/ave/models.config --port=0   # prints the chosen port
+"""
+
+import os
+import signal
+import sys
+import threading
+
+from absl import app, flags, logging
+
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    flags.DEFINE_string("model_base_path", None, "Folder of integer version folders to serve.")
+    flags.DEFINE_string("model_name", "ave", "Model name clients ask for (with --model_base_path).")
+    flags.DEFINE_string(
+        "model_config_file",
+        None,
+        "TF-Serving models.config (model_config_list) for several models.",
+    )
+    flags.DEFINE_string("host", "0.0.0.0", "Address to listen on (127.0.0.1 for loopback only).")
+    flags.DEFINE_integer("port", 8500, "gRPC port; 0 picks a free port and prints it.")
+    flags.DEFINE_float(
+        "file_system_poll_wait_seconds", 1.0, "Seconds between polls for new versions; 0 = never."
+    )
+    flags.DEFINE_integer("grpc_max_threads", 16, "Requests handled in parallel.")
+    flags.DEFINE_integer(
+        "max_message_mb", 256, "Largest request/response in MiB (64 videos are ~64 MiB)."
+    )
+    flags.DEFINE_bool(
+        "enable_model_warmup", True, "Replay assets.extra/tf_serving_warmup_requests on load."
+    )
+    flags.DEFINE_float("shutdown_grace_seconds", 5.0, "Time in-flight requests get on SIGTERM.")
+
+
+def _fail(message: str) -> None:
+    from ave_tf.bin.common import fail
+
+    fail(message)
+
+
+def _sources():
+    from ave_tf.export.serving_config import ServingConfigError
+    from ave_tf.serving.model_registry import ModelSource, sources_from_config_file
+
+    if bool(FLAGS.model_base_path) == bool(FLAGS.model_config_file):
+        raise app.UsageError("pass exactly one of --model_base_path and --model_config_file")
+    if FLAGS.model_config_file:
+        try:
+            sources = sources_from_config_file(FLAGS.model_config_file)
+        except ServingConfigError as e:
+            _fail(str(e))
+        flag = "--model_config_file"
+    else:
+        sources = [ModelSource(name=FLAGS.model_name, base_path=FLAGS.model_base_path)]
+        flag = "--model_base_path"
+    for source in sources:
+        if not os.path.isdir(source.base_path):
+            _fail(f"{flag}: base path {source.base_path} of model '{source.name}' does not exist")
+    return sources
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if not 0 <= FLAGS.port <= 65535:
+        raise app.UsageError(f"--port must lie in [0, 65535], got {FLAGS.port}")
+    sources = _sources()
+
+    from ave_tf.serving.model_registry import ModelRegistry
+    from ave_tf.serving.server import ServerStartError, create_server
+
+    registry = ModelRegistry(sources, warmup=FLAGS.enable_model_warmup)
+    registry.poll()
+    try:
+        server, port = create_server(
+            registry,
+            host=FLAGS.host,
+            port=FLAGS.port,
+            max_workers=FLAGS.grpc_max_threads,
+            max_message_bytes=FLAGS.max_message_mb << 20,
+        )
+    except ServerStartError as e:
+        _fail(f"--port={FLAGS.port}: {e}")
+    server.start()
+    registry.start(FLAGS.file_system_poll_wait_seconds)
+    for source in sources:
+        try:
+            served = [s.version for s in registry.status(source.name) if s.state == "AVAILABLE"]
+        except Exception:  # noqa: BLE001 - nothing loaded yet
+            served = []
+        logging.info(
+            "model %s: versions %s under %s", source.name, served or "none yet", source.base_path
+        )
+    print(f"ave_serve: listening on {FLAGS.host}:{port}", flush=True)
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    while not stop.wait(1.0):
+        pass
+    logging.info("shutting down")
+    server.stop(grace=FLAGS.shutdown_grace_seconds).wait()
+    registry.stop()
+    sys.stdout.flush()
+
+
+def run():
+    define_flags()
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,50 @@
+"""A gRPC server with TF-Serving's PredictionService and ModelService over a ModelRegistry."""
+
+from concurrent import futures
+
+import grpc
+from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc
+
+from ave_tf.serving.model_registry import ModelRegistry
+from ave_tf.serving.servicer import ModelServicer, PredictionServicer
+
+# A batch of 64 ten-second videos is ~64 MB of float32 features; leave room for twice that.
+MAX_MESSAGE_BYTES = 256 << 20
+
+
+def channel_options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[str, int]]:
+    """Message-size options shared by the server and the client."""
+    return [
+        ("grpc.max_send_message_length", max_message_bytes),
+        ("grpc.max_receive_message_length", max_message_bytes),
+    ]
+
+
+class ServerStartError(RuntimeError):
+    """The server could not bind its address."""
+
+
+def create_server(
+    registry: ModelRegistry,
+    host: str = "0.0.0.0",
+    port: int = 8500,
+    max_workers: int = 16,
+    max_message_bytes: int = MAX_MESSAGE_BYTES,
+) -> tuple[grpc.Server, int]:
+    """Builds (not starts) the server; returns it with the bound port (`port=0` picks one)."""
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
+        options=channel_options(max_message_bytes),
+    )
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
+        PredictionServicer(registry), server
+    )
+    model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelServicer(registry), server)
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        bound = server.add_insecure_port(address)
+    except RuntimeError as e:
+        raise ServerStartError(f"cannot listen on {address}: {e}") from None
+    if not bound:
+        raise ServerStartError(f"cannot listen on {address} (port in use?)")
+    return server, bound
