@@ -144,10 +144,12 @@ def test_labels_h5_wins_over_annotations(release, tmp_path):
     info = load_dataset_info(str(tmp_path / "from_labels"))
     assert info.extra["videos_whose_labels_differ_from_annotations"] == 1
 
+    _convert(str(h5_dir), tmp_path / "asked", splits=("val",), use_labels_file=False)
     os.remove(labels_path)
     _convert(str(h5_dir), tmp_path / "from_annotations", splits=("val",))
-    (got,) = _read_split(tmp_path / "from_annotations", "val").values()
-    np.testing.assert_array_equal(got["labels"], release.segment_labels[row])
+    for name in ("asked", "from_annotations"):
+        (got,) = _read_split(tmp_path / name, "val").values()
+        np.testing.assert_array_equal(got["labels"], release.segment_labels[row])
 
 
 def test_missing_order_files_fall_back_to_the_shipped_splits(tmp_path):

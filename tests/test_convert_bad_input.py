@@ -153,7 +153,7 @@ CASES = {
     "labels_not_one_hot": (
         [ave_release.LABELS_FILE],
         _bad_one_hot,
-        r"labels\.h5: row 3 segment 2 is not a valid one-hot label \(sum 0",
+        r"labels\.h5: row 3 segment 2 is not a valid one-hot label \(sum 0.*--nolabels_h5",
     ),
     "truncated_h5": (
         [ave_release.VISUAL_FILE],

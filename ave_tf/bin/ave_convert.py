@@ -33,6 +33,12 @@ def define_flags() -> None:
         "Splits to write (train,val,test,train_noisy,train_match,val_match,test_match). "
         "Default: every split the release has.",
     )
+    flags.DEFINE_boolean(
+        "labels_h5",
+        True,
+        "Take segment labels from H5_DIR/labels.h5 when present; --nolabels_h5 takes them from "
+        "the annotations.",
+    )
     flags.DEFINE_enum(
         "visual_dtype",
         "float32",
@@ -64,6 +70,7 @@ def main(argv):
         output_dir=FLAGS.output_dir,
         annotations=FLAGS.annotations,
         splits=tuple(FLAGS.splits),
+        use_labels_file=FLAGS.labels_h5,
         visual_dtype=FLAGS.visual_dtype,
         shard_bytes=FLAGS.shard_mb * 2**20,
         compression=FLAGS.compression,

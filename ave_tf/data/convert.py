@@ -50,6 +50,8 @@ class ConvertConfig:
       splits: splits to write; empty = train/val/test, plus `train_noisy` when the noisy files
         are in h5_dir, plus the `*_match` splits whose order files are in h5_dir. Asking for a
         split whose order file is missing uses the one shipped with ave_tf.
+      use_labels_file: take segment labels from `labels.h5` when present; False = always from
+        the annotations.
       visual_dtype: "float32" (exact) or "float16" (half the disk; |x| > 65504 is an error).
       shard_bytes: target shard size.
       compression: "" or "GZIP".
@@ -63,6 +65,7 @@ class ConvertConfig:
     output_dir: str
     annotations: str = ""
     splits: tuple = ()
+    use_labels_file: bool = True
     visual_dtype: str = "float32"
     shard_bytes: int = DEFAULT_SHARD_BYTES
     compression: str = ""
@@ -216,9 +219,14 @@ def _main_videos(config: ConvertConfig, release: _Release, notes: list, extra: d
             f"{audio.path} has {num_segments} segments per video"
         )
     from_annotations = np.stack([ave_metadata.segment_labels(a, num_segments) for a in annotations])
-    if release.has(ave_release.LABELS_FILE):
+    if config.use_labels_file and release.has(ave_release.LABELS_FILE):
         labels_path = release.path(ave_release.LABELS_FILE)
-        labels = ave_release.read_labels(labels_path, ave_release.SEGMENT_LABELS_SHAPE)
+        try:
+            labels = ave_release.read_labels(labels_path, ave_release.SEGMENT_LABELS_SHAPE)
+        except ReleaseError as e:
+            raise ReleaseError(
+                f"{e} (--nolabels_h5 takes the labels from the annotations)"
+            ) from None
         if labels.shape != from_annotations.shape:
             raise ReleaseError(
                 f"{labels_path} has labels of shape {labels.shape} but {audio.path} and "
@@ -232,9 +240,10 @@ def _main_videos(config: ConvertConfig, release: _Release, notes: list, extra: d
     else:
         labels = from_annotations
         extra["labels_source"] = annotation_path
-        notes.append(
-            f"no {ave_release.LABELS_FILE} in {config.h5_dir}: labels from {annotation_path}"
-        )
+        if config.use_labels_file:
+            notes.append(
+                f"no {ave_release.LABELS_FILE} in {config.h5_dir}: labels from {annotation_path}"
+            )
     ids = unique_video_ids(annotations)
     return [
         VideoMeta(
