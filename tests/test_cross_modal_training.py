@@ -14,12 +14,8 @@ from ave_tf.data.dataset_info import DatasetInfo, load_dataset_info
 from ave_tf.data.shard_writer import DatasetWriter
 from ave_tf.evaluation.cross_modal_search import cross_modal_split, evaluate_cross_modal
 from ave_tf.models.cross_modal import CrossModalConfig, build_cross_modal_model
-from ave_tf.training.cross_modal_task import (
-    distance_histograms,
-    finalize_model,
-    fit_linear_cca,
-    make_train_step,
-)
+from ave_tf.training.cross_modal_task import distance_histograms, finalize_model, make_train_step
+from ave_tf.training.linear_cca import fit_linear_cca
 
 NUM_CLASSES = 3
 SPLIT_SIZES = {"train_match": 12, "test_match": 10}

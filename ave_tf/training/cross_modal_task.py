@@ -1,27 +1,41 @@
-"""The cross-modal task's pieces for a trainer: loss, train step, summaries, DCCA's linear CCA.
+"""`ave_train --task=cross_modal`: the cross-modal task for the generic trainer, and its pieces.
 
-How a trainer uses them (`ave_train --task=cross_modal`):
+`CrossModalTask` follows the trainer's task protocol (see `trainer.py` and
+`localization_task.py`): `train_splits`, `select` (mapped over parsed batches in tf.data),
+`model_inputs`, `loss_and_metrics`, `validate`, `selection_metric`/`selection_mode`.
 
-    model = build_cross_modal_model(config)
-    step = make_train_step(model, optimizer, config)
-    for i, batch in enumerate(make_dataset(data_dir, cross_modal_split(splits, "train"), ...)):
-        loss, distances, y = step(batch, tf.constant([seed, i]))
-        # TensorBoard: scalar `loss`; histograms of `distance_histograms(distances, y)`.
-    finalize_model(model, config, train_dataset)  # DCCA: fit the linear CCA (no-op for AVDLN)
-    metrics = evaluate_cross_modal(model, make_dataset(..., cross_modal_split(splits, "test")))
+- Data: the `*_match` splits when the dataset has them (the authors' cross-modal protocol; the
+  regular `train` and `val` splits overlap `test_match`), else the regular ones.
+- `select` turns a batch of videos into training pairs (`cross_modal_pairs`): N one-segment
+  "videos" `audio` [N, 1, 128], `visual` [N, 1, 7, 7, 512] and `pair_labels` [N]. Negatives are
+  seeded by the task seed and the batch's video ids, so each epoch's reshuffled batches get
+  fresh negatives and a rerun gets the same ones.
+- AVDLN minimizes the contrastive loss over all pairs; DCCA maximizes the canonical
+  correlation of the positive pairs only (negatives get weight 0: CCA has no notion of a
+  dissimilar pair).
+- Validation: A2V and V2A exact-match accuracy (`evaluate_cross_modal`); the model is selected
+  on their mean (`val_localization_accuracy`). DCCA fits its linear CCA first (on the training
+  split when the task knows `data_dir`, else on the validation videos), so the saved best weights
+  carry the CCA projection. The validation pairs' loss and distance histograms (positive and
+  negative pairs) go to TensorBoard.
 
-Pairs come from `cross_modal_pairs.cross_modal_train_step_inputs` (one-segment "videos").
-AVDLN minimizes the contrastive loss over all pairs; DCCA maximizes the canonical correlation
-of the positive pairs only (negatives get weight 0: CCA has no notion of a dissimilar pair).
+Without the generic trainer, `make_train_step` is a self-contained compiled step, and
+`finalize_model` fits DCCA's linear CCA after training.
 """
 
-import numpy as np
 import tensorflow as tf
 
-from ave_tf.data import parser, schema
-from ave_tf.models.cross_modal import AUDIO_CCA_LAYER, VISUAL_CCA_LAYER, CrossModalConfig
+from ave_tf.data import parser, pipeline, schema
+from ave_tf.data.dataset_info import load_dataset_info
+from ave_tf.evaluation.cross_modal_search import cross_modal_split, evaluate_cross_modal
+from ave_tf.models.cross_modal import CrossModalConfig, build_cross_modal_model
 from ave_tf.training.cross_modal_losses import contrastive_loss, dcca_loss
-from ave_tf.training.cross_modal_pairs import cross_modal_train_step_inputs
+from ave_tf.training.cross_modal_pairs import build_pairs, cross_modal_train_step_inputs
+from ave_tf.training.linear_cca import fit_linear_cca
+
+# Key of the pair labels in the batches `CrossModalTask.select` yields.
+PAIR_LABELS = "pair_labels"
+_MODEL_INPUTS = (parser.AUDIO, parser.VISUAL)
 
 
 def cross_modal_loss(config: CrossModalConfig, outputs: dict, y):
@@ -86,75 +100,6 @@ def distance_histograms(distances, y) -> dict[str, tf.Tensor]:
     }
 
 
-def linear_cca(h_audio: np.ndarray, h_visual: np.ndarray, components: int, reg: float):
-    """Linear CCA of two views (float64 numpy).
-
-    Returns:
-      `(audio_mean, audio_projection, visual_mean, visual_projection, correlations)`: the
-      projections map centered views onto their top `components` canonical directions, whitened
-      (unit variance, pairwise uncorrelated), with positive canonical correlations (descending).
-    """
-    h_audio = np.asarray(h_audio, np.float64)
-    h_visual = np.asarray(h_visual, np.float64)
-    count = h_audio.shape[0]
-    if count < 2:
-        raise ValueError(f"linear CCA needs at least 2 positive pairs, got {count}")
-    audio_mean, visual_mean = h_audio.mean(0), h_visual.mean(0)
-    audio, visual = h_audio - audio_mean, h_visual - visual_mean
-    s_aa = audio.T @ audio / (count - 1) + reg * np.eye(audio.shape[1])
-    s_vv = visual.T @ visual / (count - 1) + reg * np.eye(visual.shape[1])
-    s_av = audio.T @ visual / (count - 1)
-
-    def inverse_sqrt(matrix):
-        values, vectors = np.linalg.eigh(matrix)
-        return vectors @ np.diag(np.maximum(values, 1e-12) ** -0.5) @ vectors.T
-
-    whiten_a, whiten_v = inverse_sqrt(s_aa), inverse_sqrt(s_vv)
-    u, correlations, vt = np.linalg.svd(whiten_a @ s_av @ whiten_v)
-    audio_projection = whiten_a @ u[:, :components]
-    visual_projection = whiten_v @ vt.T[:, :components]
-    return audio_mean, audio_projection, visual_mean, visual_projection, correlations[:components]
-
-
-def fit_linear_cca(model, dataset, config: CrossModalConfig, max_batches: int | None = None):
-    """Fits DCCA's linear CCA on the event (positive) segments of `dataset`, stores it in `model`.
-
-    Args:
-      model: a DCCA model from `build_cross_modal_model`.
-      dataset: an iterable of `parse_batch` dicts (the training split).
-      config: the model's config.
-      max_batches: use at most this many batches (None = all).
-
-    Returns:
-      The canonical correlations [dcca_output_dim] on those pairs (descending).
-    """
-    if config.method != "dcca":
-        raise ValueError(f"fit_linear_cca needs a DCCA model, got method={config.method!r}")
-    audio_rows, visual_rows = [], []
-    for index, batch in enumerate(dataset):
-        if max_batches is not None and index >= max_batches:
-            break
-        outputs = model(
-            {"audio": batch[parser.AUDIO], "visual": batch[parser.VISUAL]}, training=False
-        )
-        labels = np.asarray(batch[parser.LABELS])
-        event = (np.asarray(batch[parser.MASK]) > 0) & (labels >= 0)
-        event &= labels != schema.BACKGROUND_CLASS
-        audio_rows.append(np.asarray(outputs["audio_tower"])[event])
-        visual_rows.append(np.asarray(outputs["visual_tower"])[event])
-    if not audio_rows:
-        raise ValueError("fit_linear_cca: the dataset yielded no batches")
-    audio_mean, audio_projection, visual_mean, visual_projection, correlations = linear_cca(
-        np.concatenate(audio_rows),
-        np.concatenate(visual_rows),
-        config.dcca_output_dim,
-        config.dcca_reg,
-    )
-    model.get_layer(AUDIO_CCA_LAYER).set_projection(audio_mean, audio_projection)
-    model.get_layer(VISUAL_CCA_LAYER).set_projection(visual_mean, visual_projection)
-    return correlations
-
-
 def finalize_model(model, config: CrossModalConfig, train_dataset) -> dict:
     """Work after the last training step: DCCA fits its linear CCA; AVDLN needs nothing.
 
@@ -164,3 +109,125 @@ def finalize_model(model, config: CrossModalConfig, train_dataset) -> dict:
         return {}
     correlations = fit_linear_cca(model, train_dataset, config)
     return {"canonical_correlations": [float(c) for c in correlations]}
+
+
+def _global_mean(total: tf.Tensor, count: tf.Tensor) -> tf.Tensor:
+    """total / count summed over all replicas, so each replica's gradient sums to the mean."""
+    context = tf.distribute.get_replica_context()
+    global_count = context.all_reduce(tf.distribute.ReduceOp.SUM, count) if context else count
+    return total / tf.maximum(global_count, 1.0)
+
+
+class CrossModalTask:
+    """Cross-modality localization (AVDLN or DCCA) as a task of the generic trainer.
+
+    Args:
+      model_config: a `CrossModalConfig`.
+      seed: seeds the negative pairs.
+      data_dir: the dataset directory; lets DCCA fit its linear CCA on the training split at
+        each validation (without it, the CCA is fitted on the validation videos).
+    """
+
+    selection_metric = "val_localization_accuracy"
+    selection_mode = "max"
+
+    def __init__(self, model_config: CrossModalConfig, seed: int = 0, data_dir: str | None = None):
+        self.task = "cross_modal"
+        self.model_config = model_config.validate()
+        self.seed = seed
+        self.data_dir = data_dir
+
+    def build_model(self, use_cudnn="auto"):
+        del use_cudnn  # no recurrent layers
+        return build_cross_modal_model(self.model_config)
+
+    @staticmethod
+    def train_splits(available_splits) -> list[str]:
+        return [cross_modal_split(available_splits, "train")]
+
+    @staticmethod
+    def validation_split(available_splits, requested: str = "val") -> str:
+        """The split to validate on: `val_match` when present (see the module docstring)."""
+        return cross_modal_split(available_splits, requested)
+
+    def select(self, batch: dict) -> dict:
+        """Parsed videos -> training pairs (runs inside tf.data)."""
+        ids = tf.strings.reduce_join(batch[parser.VIDEO_ID], separator="\n")
+        batch_hash = tf.strings.to_hash_bucket_fast(ids, 2**31 - 1)
+        seed = tf.stack([tf.constant(self.seed, tf.int64), batch_hash])
+        inputs, y = cross_modal_train_step_inputs(batch, self.model_config, seed)
+        return {**inputs, PAIR_LABELS: y}
+
+    @staticmethod
+    def model_inputs(batch: dict) -> dict:
+        return {k: batch[k] for k in _MODEL_INPUTS}
+
+    def loss_and_metrics(self, batch: dict, outputs: dict):
+        """Per-replica (loss, correct pairs, pairs).
+
+        AVDLN: the contrastive loss scaled to the global mean over pairs; a pair counts as
+        correct when `distance < margin / 2` agrees with its label. DCCA: the correlation loss
+        of this replica's pairs divided by the replica count; no pair accuracy (correct = 0).
+        """
+        y = tf.cast(batch[PAIR_LABELS], tf.float32)
+        count = tf.cast(tf.size(y), tf.float32)
+        config = self.model_config
+        if config.method == "avdln":
+            distances = outputs["distances"][:, 0]
+            total = contrastive_loss(distances, y, config.margin) * count
+            predicted = tf.cast(distances < config.margin / 2, tf.float32)
+            correct = tf.reduce_sum(tf.cast(tf.equal(predicted, y), tf.float32))
+            return _global_mean(total, count), correct, count
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        loss = cross_modal_loss(config, outputs, y) / replicas
+        return loss, tf.constant(0.0), count
+
+    def validate(self, model, dataset, keep_attention: int = 0):
+        """(metrics, None): A2V/V2A accuracy, their mean, pair loss and distance histograms."""
+        del keep_attention  # cross-modal models have no attention maps
+        if self.model_config.method == "dcca":
+            fit_linear_cca(model, self._cca_dataset(dataset), self.model_config)
+        metrics = evaluate_cross_modal(model, dataset)
+        metrics["localization_accuracy"] = (metrics["a2v"] + metrics["v2a"]) / 2
+        metrics["loss"], metrics["histograms"] = self._pair_statistics(model, dataset)
+        return metrics, None
+
+    def _cca_dataset(self, validation_dataset):
+        if not self.data_dir:
+            return validation_dataset
+        split = self.train_splits(load_dataset_info(self.data_dir).splits)[0]
+        return pipeline.make_dataset(self.data_dir, split, pipeline.InputConfig(batch_size=64))
+
+    def _pair_statistics(self, model, dataset):
+        """Mean loss over validation pairs and their distances by label (fixed seeds)."""
+        losses, positive, negative = [], [], []
+        for index, batch in enumerate(dataset):
+            pairs = build_pairs(
+                batch,
+                self.model_config.negatives,
+                [self.seed, index],
+                self.model_config.shifted_fraction,
+            )
+            inputs = {"audio": pairs["audio"][:, None], "visual": pairs["visual"][:, None]}
+            outputs = model(inputs, training=False)
+            losses.append(float(cross_modal_loss(self.model_config, outputs, pairs["y"])))
+            histograms = distance_histograms(outputs["distances"][:, 0], pairs["y"])
+            positive.append(histograms["distance/positive"].numpy())
+            negative.append(histograms["distance/negative"].numpy())
+        loss = sum(losses) / max(len(losses), 1)
+        histograms = {
+            "distance/positive": tf.concat(positive, 0).numpy() if positive else [],
+            "distance/negative": tf.concat(negative, 0).numpy() if negative else [],
+        }
+        return loss, histograms
+
+
+def evaluate_cross_modal_split(model, data_dir: str, split: str, input_config) -> dict:
+    """`ave_eval` for cross-modal models: A2V/V2A accuracy on `split` (its `_match` twin if any).
+
+    Returns `evaluate_cross_modal`'s dict plus `evaluated_split`, the split actually read.
+    """
+    evaluated = cross_modal_split(load_dataset_info(data_dir).splits, split)
+    result = evaluate_cross_modal(model, pipeline.make_dataset(data_dir, evaluated, input_config))
+    result["evaluated_split"] = evaluated
+    return result
