@@ -1,6 +1,8 @@
 """Tests of ModelConfig and build_localization_model: validation, outputs, save/load, CPU."""
 
+import importlib
 import json
+import warnings
 
 import keras
 import numpy as np
@@ -94,13 +96,17 @@ def test_default_sizes_follow_the_paper():
     assert bidirectional.get_layer("audio_temporal").output.shape == (None, None, 256)
 
 
-def _lstm_ops(model, inputs):
-    function = tf.function(lambda x: model(x))
-    graph = function.get_concrete_function(inputs).graph
+def _graph_ops(model, inputs):
+    """Op types of the traced forward graph, including its nested functions (loop bodies)."""
+    graph = tf.function(lambda x: model(x)).get_concrete_function(inputs).graph
     ops = {op.type for op in graph.get_operations()}
     for function_def in graph.as_graph_def().library.function:
         ops.update(node.op for node in function_def.node_def)
     return ops
+
+
+def _has_cudnn(ops):
+    return any(op.startswith("CudnnRNN") for op in ops)
 
 
 @pytest.mark.parametrize("temporal", ["lstm", "bilstm"])
@@ -114,7 +120,21 @@ def test_use_cudnn_false_has_the_same_weights_and_outputs(temporal):
     inputs = model_inputs(2, 10)
     for name, value in numpy_outputs(default(inputs)).items():
         np.testing.assert_array_equal(numpy_outputs(cpu(inputs))[name], value)
-    assert not any("Cudnn" in op for op in _lstm_ops(cpu, inputs))
+
+
+def test_use_cudnn_false_keeps_cudnn_out_of_a_gpu_trace(monkeypatch):
+    """Traced as if a GPU were visible: "auto" picks CudnnRNN, False never does.
+
+    The graph is only traced, never run, so this works on a CPU-only machine.
+    """
+    tf_rnn = importlib.import_module("keras.src.backend.tensorflow.rnn")
+    if not hasattr(tf_rnn, "_is_gpu_available"):
+        pytest.skip("this Keras version decides cuDNN use differently")
+    monkeypatch.setattr(tf_rnn, "_is_gpu_available", lambda: True)
+    config = tiny_config(attention=True, fusion="dmrn", temporal="bilstm")
+    inputs = {name: tf.constant(value) for name, value in model_inputs(2, 10).items()}
+    assert _has_cudnn(_graph_ops(build_localization_model(config), inputs))
+    assert not _has_cudnn(_graph_ops(build_localization_model(config, use_cudnn=False), inputs))
 
 
 def test_keras_file_round_trip(tmp_path):
@@ -122,7 +142,10 @@ def test_keras_file_round_trip(tmp_path):
     model = build_localization_model(config)
     path = str(tmp_path / "model.keras")
     model.save(path)
-    loaded = keras.saving.load_model(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = keras.saving.load_model(path)
+    assert not [str(w.message) for w in caught if "build" in str(w.message).lower()]
     inputs = model_inputs(2, 7, seed=3)
     want = numpy_outputs(model(inputs))
     for name, value in numpy_outputs(loaded(inputs)).items():
@@ -161,9 +184,10 @@ def test_training_steps_lower_the_loss():
     assert losses[-1] < losses[0]
 
 
-def test_mixed_precision_outputs_stay_float32():
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_outputs_stay_float32(policy):
     previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("mixed_bfloat16")
+    keras.config.set_dtype_policy(policy)
     try:
         model = build_localization_model(tiny_config(task="weak", attention=True, fusion="dmrfe"))
     finally:
