@@ -50,7 +50,6 @@ class DualMultimodalResidualFusion(keras.layers.Layer):
 
     def build(self, audio_shape, visual_shape):
         units = resolve_units(self, audio_shape[-1], visual_shape[-1])
-        self._units = units
         self.audio_input = residual_projection(self, audio_shape[-1], units, "audio_input")
         self.visual_input = residual_projection(self, visual_shape[-1], units, "visual_input")
         for projection, shape in (

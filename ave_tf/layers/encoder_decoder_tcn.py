@@ -63,7 +63,9 @@ class EncoderDecoderTCN(keras.layers.Layer):
         self.decoder_convs = [
             self._conv(f, f"decoder_conv_{i}") for i, f in enumerate(decoder_filters)
         ]
-        self.dropout_layer = keras.layers.SpatialDropout1D(self.dropout, dtype=self.dtype_policy)
+        self.dropout_layer = keras.layers.SpatialDropout1D(
+            self.dropout, dtype=self.dtype_policy, name="dropout"
+        )
         channels = sequence_shape[-1]
         for conv, out_channels in zip(self.encoder_convs, self.filters, strict=True):
             conv.build((None, None, channels))
@@ -77,6 +79,11 @@ class EncoderDecoderTCN(keras.layers.Layer):
         x = ops.relu(x)
         return x / (ops.max(x, axis=-1, keepdims=True) + 1e-5)
 
+    @staticmethod
+    def _pool(x):
+        """Max pooling by 2 that keeps a last odd segment: ceil(T / 2) outputs."""
+        return ops.max_pool(x, pool_size=2, strides=2, padding="same")
+
     def call(self, sequence, training=None):
         x = sequence
         skip_lengths = []
@@ -88,10 +95,6 @@ class EncoderDecoderTCN(keras.layers.Layer):
             x = ops.repeat(x, 2, axis=1)[:, :length]
             x = self._normalized_relu(self.dropout_layer(conv(x), training=training))
         return x
-
-    @staticmethod
-    def _pool(x):
-        return ops.max_pool(x, pool_size=2, strides=2, padding="same")
 
     def compute_output_shape(self, sequence_shape):
         return tuple(sequence_shape[:-1]) + (self.filters[0],)

@@ -52,7 +52,9 @@ class MILPooling(keras.layers.Layer):
         if self.mode == "mean":
             total = ops.sum(segment_logits * mask, axis=-2)
             return total / ops.maximum(ops.sum(mask, axis=-2), 1.0)
-        lowest = ops.cast(-1e4 if segment_logits.dtype == "float16" else -1e9, segment_logits.dtype)
+        # A finite stand-in for -inf that every float dtype (float16 included) can hold.
+        dtype = keras.backend.standardize_dtype(segment_logits.dtype)
+        lowest = ops.cast(-6e4 if dtype == "float16" else -1e9, dtype)
         return ops.max(ops.where(mask > 0, segment_logits, lowest), axis=-2)
 
     def compute_output_shape(self, segment_logits_shape, segment_mask_shape=None):
