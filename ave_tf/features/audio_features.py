@@ -6,9 +6,12 @@ import tensorflow as tf
 from ave_tf.features import log_mel
 from ave_tf.features.vggish import INPUT_SHAPE, build_vggish
 from ave_tf.features.vggish_postprocess import PcaPostprocessor
-from ave_tf.features.weight_files import VGGISH_HOW_TO_GET, WeightsError, require_weight_file
-
-WEIGHTS_FLAG = "vggish_weights"
+from ave_tf.features.weight_files import (
+    VGGISH_FLAG,
+    VGGISH_HOW_TO_GET,
+    WeightsError,
+    require_weight_file,
+)
 
 
 def load_vggish(
@@ -25,7 +28,7 @@ def load_vggish(
       WeightsError: the file is missing or does not hold VGGish weights.
     """
     if not random_weights:
-        require_weight_file(weights_path, WEIGHTS_FLAG, VGGISH_HOW_TO_GET)
+        require_weight_file(weights_path, VGGISH_FLAG, VGGISH_HOW_TO_GET)
     model = build_vggish(embedding_relu, random_seed=seed if random_weights else None)
     if not random_weights:
         try:
@@ -33,7 +36,7 @@ def load_vggish(
         except Exception as e:  # noqa: BLE001 - h5py/Keras raise many types for a bad file
             reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
             raise WeightsError(
-                f"--{WEIGHTS_FLAG}: {weights_path} is not a converted VGGish weight file "
+                f"--{VGGISH_FLAG}: {weights_path} is not a converted VGGish weight file "
                 f"({reason}); {VGGISH_HOW_TO_GET}"
             ) from None
     return model

@@ -186,6 +186,7 @@ def run_extraction(
       AnnotationError: a malformed annotation file.
     """
     check_output_dir(output_dir, overwrite)
+    config.check_weight_files()
     labels_by_id = _annotation_index(annotations)
     os.makedirs(output_dir, exist_ok=True)
     cache = FeatureCache(output_dir, config.fingerprint())

@@ -9,6 +9,15 @@ from ave_tf.features import log_mel
 from ave_tf.features.audio_features import AudioFeatureExtractor
 from ave_tf.features.video_decoding import DecodeConfig, VideoDecoder, VideoError
 from ave_tf.features.visual_features import FRAME_SIZE, VisualFeatureExtractor
+from ave_tf.features.weight_files import (
+    VGG19_FLAG,
+    VGG19_HOW_TO_GET,
+    VGGISH_FLAG,
+    VGGISH_HOW_TO_GET,
+    VGGISH_PCA_FLAG,
+    VGGISH_PCA_HOW_TO_GET,
+    require_weight_file,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +58,14 @@ class ExtractionConfig:
             )
         if self.frame_batch_size < 1:
             raise ValueError(f"frame_batch_size must be >= 1, got {self.frame_batch_size}")
+
+    def check_weight_files(self) -> None:
+        """Raises WeightsError for the first missing weight file (before any network is built)."""
+        if not self.random_weights:
+            require_weight_file(self.vgg19_weights, VGG19_FLAG, VGG19_HOW_TO_GET)
+            require_weight_file(self.vggish_weights, VGGISH_FLAG, VGGISH_HOW_TO_GET)
+        if self.vggish_pca_params:
+            require_weight_file(self.vggish_pca_params, VGGISH_PCA_FLAG, VGGISH_PCA_HOW_TO_GET)
 
     def decode_config(self) -> DecodeConfig:
         return DecodeConfig(
@@ -128,7 +145,7 @@ class FeatureExtractor:
 
     def __init__(self, config: ExtractionConfig):
         self.config = config
-        # Audio first: its PCA file is checked before the slower visual network is built.
+        config.check_weight_files()
         self.audio = AudioFeatureExtractor(
             config.vggish_weights,
             random_weights=config.random_weights,

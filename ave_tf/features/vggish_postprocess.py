@@ -7,13 +7,17 @@ post-processed ones. This follows `vggish_postprocess.py`: PCA with the user's
 
 import numpy as np
 
-from ave_tf.features.weight_files import VGGISH_PCA_HOW_TO_GET, WeightsError, require_weight_file
+from ave_tf.features.weight_files import (
+    VGGISH_PCA_FLAG,
+    VGGISH_PCA_HOW_TO_GET,
+    WeightsError,
+    require_weight_file,
+)
 
 PCA_EIGEN_VECTORS = "pca_eigen_vectors"
 PCA_MEANS = "pca_means"
 QUANTIZE_MIN = -2.0
 QUANTIZE_MAX = 2.0
-PCA_FLAG = "vggish_pca_params"
 
 
 class PcaPostprocessor:
@@ -26,19 +30,19 @@ class PcaPostprocessor:
     """
 
     def __init__(self, params_path: str, quantize: bool = True):
-        require_weight_file(params_path, PCA_FLAG, VGGISH_PCA_HOW_TO_GET)
+        require_weight_file(params_path, VGGISH_PCA_FLAG, VGGISH_PCA_HOW_TO_GET)
         try:
             with np.load(params_path) as params:
                 self.eigen_vectors = np.asarray(params[PCA_EIGEN_VECTORS], np.float64)
                 self.means = np.asarray(params[PCA_MEANS], np.float64).reshape(-1, 1)
         except (OSError, KeyError, ValueError) as e:
             raise WeightsError(
-                f"--{PCA_FLAG}: {params_path} is not a VGGish PCA file "
+                f"--{VGGISH_PCA_FLAG}: {params_path} is not a VGGish PCA file "
                 f"(needs {PCA_EIGEN_VECTORS} and {PCA_MEANS}): {e}"
             ) from None
         if self.eigen_vectors.shape != (128, 128) or self.means.shape != (128, 1):
             raise WeightsError(
-                f"--{PCA_FLAG}: {params_path}: expected [128, 128] eigenvectors and 128 means, "
+                f"--{VGGISH_PCA_FLAG}: {params_path}: expected [128, 128] eigenvectors, 128 means; "
                 f"got {self.eigen_vectors.shape} and {self.means.shape}"
             )
         self.quantize = quantize

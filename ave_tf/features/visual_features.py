@@ -13,10 +13,14 @@ import tensorflow as tf
 
 from ave_tf.data import schema
 from ave_tf.features.random_weights import assign_random_weights
-from ave_tf.features.weight_files import VGG19_HOW_TO_GET, WeightsError, require_weight_file
+from ave_tf.features.weight_files import (
+    VGG19_FLAG,
+    VGG19_HOW_TO_GET,
+    WeightsError,
+    require_weight_file,
+)
 
 FRAME_SIZE = 224
-WEIGHTS_FLAG = "vgg19_weights"
 
 
 def build_vgg19_pool5(
@@ -34,7 +38,7 @@ def build_vgg19_pool5(
       WeightsError: the file is missing or does not hold VGG-19 notop weights.
     """
     if not random_weights:
-        require_weight_file(weights_path, WEIGHTS_FLAG, VGG19_HOW_TO_GET)
+        require_weight_file(weights_path, VGG19_FLAG, VGG19_HOW_TO_GET)
     model = keras.applications.VGG19(
         include_top=False, weights=None, input_shape=(FRAME_SIZE, FRAME_SIZE, 3)
     )
@@ -45,7 +49,7 @@ def build_vgg19_pool5(
     except Exception as e:  # noqa: BLE001 - h5py/Keras raise many types for a bad file
         reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
         raise WeightsError(
-            f"--{WEIGHTS_FLAG}: {weights_path} is not a VGG-19 notop weight file ({reason}); "
+            f"--{VGG19_FLAG}: {weights_path} is not a VGG-19 notop weight file ({reason}); "
             f"{VGG19_HOW_TO_GET}"
         ) from None
     return model

@@ -6,6 +6,11 @@ passes their paths. `--random_weights` replaces all of them for tests and smoke 
 
 import os
 
+# The flags of `ave_extract` / `ave_localize` that name each file (used in error messages).
+VGG19_FLAG = "vgg19_weights"
+VGGISH_FLAG = "vggish_weights"
+VGGISH_PCA_FLAG = "vggish_pca_params"
+
 VGG19_WEIGHTS_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
 VGG19_WEIGHTS_URL = (
     "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/" + VGG19_WEIGHTS_FILE
