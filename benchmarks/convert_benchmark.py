@@ -7,6 +7,12 @@ Writes a fake release (the real file names, keys, float64 dtypes; random feature
 temporary folder, or reuses --h5_dir; drops the h5 files from the page cache so the converter reads
 from disk; runs `ave_convert` in a child process; prints its peak RSS (the child's ru_maxrss),
 wall time, h5 MiB/s consumed, output size and the machine load. Deletes what it wrote unless --keep.
+
+Measured (full size, default flags: 4143 + 178 videos, 8313 MiB of float64 h5 read from a cold
+page cache, float32 output 4.06 GiB; 2 CPU cores shared with other jobs, load average 7.6-9.0):
+peak RSS 746 MiB (of which ~500 MiB is TensorFlow itself), 85 s converting = 97 MiB/s of h5
+input, 113 s wall with start-up, 29 s of CPU. Reading the same disk cold runs at ~2 GB/s, so on
+this machine the converter is CPU-bound (~300 MiB of input per CPU-second), not disk-bound.
 """
 
 import argparse

@@ -109,8 +109,11 @@ class FeatureArray:
     def read_rows(self, rows: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Rows `rows` (sorted, distinct) as an array [len(rows), ...] of the file's dtype."""
         rows = np.asarray(rows, dtype=np.int64)
+        shape = (len(rows), *self.shape[1:])
         if out is None:
-            out = np.empty((len(rows), *self.shape[1:]), self.dtype)
+            out = np.empty(shape, self.dtype)
+        elif out.shape != shape or out.dtype != self.dtype or not out.flags.c_contiguous:
+            raise ValueError(f"out must be a C-contiguous {self.dtype} array of shape {shape}")
         start = 0
         # Consecutive rows are read as one run: one read per run, sequential on disk.
         for run in np.split(rows, np.flatnonzero(np.diff(rows) != 1) + 1):
