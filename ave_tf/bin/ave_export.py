@@ -49,18 +49,27 @@ def _fail(message: str) -> None:
     fail(message)
 
 
-def _load(flag: str, model_dir: str, tasks: tuple[str, ...]):
+def _task(flag: str, model_dir: str, tasks: tuple[str, ...]) -> str:
+    """The task in config.json (read without TensorFlow), or a one-line error naming the flag."""
+    from ave_tf.training.run_dir import RunDirError, read_run_config
+
+    try:
+        task = read_run_config(model_dir).get("task")
+    except RunDirError as e:
+        _fail(f"--{flag}: {e}")
+    if task not in tasks:
+        _fail(f"--{flag}={model_dir}: holds a {task} model; expected {' or '.join(tasks)}")
+    return task
+
+
+def _load(flag: str, model_dir: str):
     """(model, task, info) of a trained model dir, or a one-line error naming the flag."""
     from ave_tf.training import model_io
 
-    if not os.path.isdir(model_dir):
-        _fail(f"--{flag}={model_dir}: no such directory")
     try:
         model, task, config = model_io.load_trained_model(model_dir, use_cudnn=False)
     except (OSError, ValueError, KeyError) as e:
         _fail(f"--{flag}={model_dir}: cannot load the trained model: {e}")
-    if task not in tasks:
-        _fail(f"--{flag}={model_dir}: holds a {task} model; expected {' or '.join(tasks)}")
     info = {"model_dir": os.path.abspath(model_dir), "task": task}
     if hasattr(config, "to_dict"):
         info["config"] = config.to_dict()
@@ -76,20 +85,34 @@ def main(argv):
     if FLAGS.version is not None and FLAGS.version < 0:
         raise app.UsageError(f"--version must be >= 0, got {FLAGS.version}")
 
-    from ave_tf.export.exporter import ExportError, export_saved_model
+    # Cheap checks first: loading and tracing the models takes a while.
+    for name in ("model_dir", "weak_model_dir", "cross_modal_model_dir"):
+        path = getattr(FLAGS, name)
+        if path and not os.path.isdir(path):
+            _fail(f"--{name}={path}: no such directory")
+    if FLAGS.version is not None and not FLAGS.overwrite:
+        existing = os.path.join(FLAGS.export_base, str(FLAGS.version))
+        if os.path.exists(existing):
+            _fail(f"--version={FLAGS.version}: {existing} exists; pass --overwrite to replace it")
 
     localization = ("supervised", "weak")
-    model, task, info = _load("model_dir", FLAGS.model_dir, localization)
+    _task("model_dir", FLAGS.model_dir, localization)
+    if FLAGS.weak_model_dir:
+        _task("weak_model_dir", FLAGS.weak_model_dir, localization)
+    if FLAGS.cross_modal_model_dir:
+        _task("cross_modal_model_dir", FLAGS.cross_modal_model_dir, ("cross_modal",))
+
+    from ave_tf.export.exporter import ExportError, export_saved_model
+
+    model, task, info = _load("model_dir", FLAGS.model_dir)
     model_info = {"supervised": info}
     weak_model = model if task == "weak" else None
     if FLAGS.weak_model_dir:
-        weak_model, _, model_info["weak"] = _load(
-            "weak_model_dir", FLAGS.weak_model_dir, localization
-        )
+        weak_model, _, model_info["weak"] = _load("weak_model_dir", FLAGS.weak_model_dir)
     cross_modal_model = None
     if FLAGS.cross_modal_model_dir:
         cross_modal_model, _, model_info["cross_modal"] = _load(
-            "cross_modal_model_dir", FLAGS.cross_modal_model_dir, ("cross_modal",)
+            "cross_modal_model_dir", FLAGS.cross_modal_model_dir
         )
     try:
         path = export_saved_model(

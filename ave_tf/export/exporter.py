@@ -20,7 +20,7 @@ import keras
 import tensorflow as tf
 
 import ave_tf
-from ave_tf.data import ave_metadata
+from ave_tf.data import ave_metadata, schema
 from ave_tf.export import graph_check, serving_config, versions, warmup
 from ave_tf.export import signatures as sig
 from ave_tf.export.serving_module import AveServingModule
@@ -49,6 +49,30 @@ def _set_method_name(saved_model_dir: str, signature_key: str, method_name: str)
     from tensorflow.python.saved_model import fingerprinting_utils
 
     fingerprinting_utils.write_fingerprint(saved_model_dir)
+
+
+_LOCALIZATION_OUTPUTS = ("logits", "attention")
+_CROSS_MODAL_OUTPUTS = ("audio_embedding", "visual_embedding", "distances")
+_INPUT_SHAPES = {sig.AUDIO: (schema.AUDIO_DIM,), sig.VISUAL: schema.VISUAL_SHAPE}
+
+
+def _check_model(role: str, model: keras.Model, outputs: tuple[str, ...]) -> None:
+    """ExportError unless the model has the serving contract's inputs and the needed outputs."""
+    inputs = model.input if isinstance(model.input, dict) else {}
+    for key, feature_shape in _INPUT_SHAPES.items():
+        if key not in inputs:
+            raise ExportError(f"{role} model '{model.name}' has no input '{key}'")
+        shape = tuple(inputs[key].shape[2:])
+        if shape != tuple(feature_shape):
+            raise ExportError(
+                f"{role} model '{model.name}': input '{key}' is [batch, T, {shape}], the serving "
+                f"signatures take [batch, T, {tuple(feature_shape)}] (spatial-audio models "
+                "cannot be exported)"
+            )
+    names = model.output if isinstance(model.output, dict) else {}
+    missing = [name for name in outputs if name not in names]
+    if missing:
+        raise ExportError(f"{role} model '{model.name}' lacks output(s) {missing}")
 
 
 def _write_export_info(saved_model_dir: str, info: dict) -> None:
@@ -94,6 +118,11 @@ def export_saved_model(
       ExportError: the version exists (without `overwrite`), or the graph holds ops that a
         CPU-only server cannot run.
     """
+    _check_model("supervised", supervised_model, _LOCALIZATION_OUTPUTS)
+    if weak_model is not None:
+        _check_model("weak", weak_model, _LOCALIZATION_OUTPUTS)
+    if cross_modal_model is not None:
+        _check_model("cross_modal", cross_modal_model, _CROSS_MODAL_OUTPUTS)
     class_names = ave_metadata.class_names()
 
     def write(staging: str, version: int) -> None:
