@@ -126,10 +126,17 @@ def main(argv):
         _fail(f"{FLAGS.data_dir}: no {missing} split(s) (has {sorted(available)})")
     print(f"splits: {splits}", flush=True)
     results = []
+    from ave_tf.models.cross_modal import CrossModalConfig
+
+    for variant in FLAGS.variants:  # all checked before the first (long) training
+        method, _, negatives = variant.partition(":")
+        try:
+            CrossModalConfig(
+                method=method, **({"negatives": negatives} if negatives else {})
+            ).validate()
+        except ValueError as e:
+            _fail(f"--variants={variant}: {e}")
     for variant in FLAGS.variants:
-        method = variant.partition(":")[0]
-        if method not in PAPER_TABLE3:
-            _fail(f"--variants: unknown method {method!r} in {variant!r}")
         results.append(_train_one(variant, FLAGS.data_dir, splits))
     table = _table(results)
     print(table)
