@@ -259,3 +259,65 @@ def localize(model, audio, visual, query_start, query_length, direction: str) ->
         starts.append(int(np.argmin(costs)))
     start = np.array(starts, np.int64)
     return {sig.START: start, sig.END: start + np.asarray(query_length, np.int64)}
+
+
+def videos(lengths, seed=0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(audio [T, 128], visual [T, 7, 7, 512]) per requested length T."""
+    rng = np.random.default_rng(seed)
+    return [
+        (
+            rng.random((t, AUDIO_DIM), dtype=np.float32),
+            rng.random((t, *VISUAL_SHAPE), dtype=np.float32),
+        )
+        for t in lengths
+    ]
+
+
+def signature_cases(models: dict) -> dict[str, tuple[dict, dict]]:
+    """signature -> (inputs, expected outputs): one case per signature of `shared_export()`."""
+    x = random_features(3, 7, seed=1)
+    audio, visual = x["audio"], x["visual"]
+    mixed = videos([4, 10, 7], seed=2)
+    query = {
+        sig.QUERY_START: np.array([0, 3, 5], np.int64),
+        sig.QUERY_LENGTH: np.array([3, 4, 2], np.int64),
+    }
+    serialized = np.array(records(mixed), dtype=object)
+    classified = videos([3, 6], seed=3)
+    examples = np.array(classify_examples(classified), dtype=object)
+    cross_modal = models["cross_modal"]
+    return {
+        sig.SERVING_DEFAULT: (x, supervised(models["supervised"], audio, visual)),
+        sig.SUPERVISED: (x, supervised(models["supervised"], audio, visual)),
+        sig.WEAK: (x, weak(models["weak"], audio, visual)),
+        sig.PARSE_AND_PREDICT: (
+            {sig.SERIALIZED: serialized},
+            parse_and_predict(models["supervised"], mixed),
+        ),
+        sig.CLASSIFY: ({sig.CLASSIFY_INPUTS: examples}, classify(models["weak"], classified)),
+        sig.DISTANCE: (x, distance(cross_modal, audio, visual)),
+        sig.LOCALIZE_A2V: (
+            {**x, **query},
+            localize(cross_modal, audio, visual, **query, direction="a2v"),
+        ),
+        sig.LOCALIZE_V2A: (
+            {**x, **query},
+            localize(cross_modal, audio, visual, **query, direction="v2a"),
+        ),
+    }
+
+
+def assert_outputs_equal(name: str, got: dict, expected: dict) -> None:
+    """Same keys, shapes and dtypes (int64 / float32 / strings); floats to 1e-5."""
+    assert set(got) == set(expected), (name, sorted(got), sorted(expected))
+    for key, want in expected.items():
+        value = np.asarray(got[key])
+        assert value.shape == want.shape, (name, key, value.shape, want.shape)
+        if want.dtype == object:
+            assert value.tolist() == want.tolist(), (name, key)
+        elif np.issubdtype(want.dtype, np.integer):
+            assert value.dtype == np.int64, (name, key, value.dtype)
+            np.testing.assert_array_equal(value, want, err_msg=f"{name}/{key}")
+        else:
+            assert value.dtype == np.float32, (name, key, value.dtype)
+            np.testing.assert_allclose(value, want, rtol=1e-4, atol=1e-5, err_msg=f"{name}/{key}")

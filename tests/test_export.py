@@ -39,72 +39,14 @@ def loaded(exported):
     return tf.saved_model.load(exported["path"])
 
 
-def _videos(lengths, seed=0):
-    rng = np.random.default_rng(seed)
-    return [
-        (
-            rng.random((t, 128), dtype=np.float32),
-            rng.random((t, 7, 7, 512), dtype=np.float32),
-        )
-        for t in lengths
-    ]
-
-
 @pytest.fixture(scope="module")
 def cases(exported) -> dict[str, tuple[dict, dict]]:
-    """signature -> (inputs, expected outputs), one case per signature."""
-    models = exported
-    x = fx.random_features(3, 7, seed=1)
-    audio, visual = x["audio"], x["visual"]
-    mixed = _videos([4, 10, 7], seed=2)
-    query = {
-        sig.QUERY_START: np.array([0, 3, 5], np.int64),
-        sig.QUERY_LENGTH: np.array([3, 4, 2], np.int64),
-    }
-    serialized = np.array(fx.records(mixed), dtype=object)
-    examples = np.array(fx.classify_examples(_videos([3, 6], seed=3)), dtype=object)
-    return {
-        sig.SERVING_DEFAULT: (x, fx.supervised(models["supervised"], audio, visual)),
-        sig.SUPERVISED: (x, fx.supervised(models["supervised"], audio, visual)),
-        sig.WEAK: (x, fx.weak(models["weak"], audio, visual)),
-        sig.PARSE_AND_PREDICT: (
-            {sig.SERIALIZED: serialized},
-            fx.parse_and_predict(models["supervised"], mixed),
-        ),
-        sig.CLASSIFY: (
-            {sig.CLASSIFY_INPUTS: examples},
-            fx.classify(models["weak"], _videos([3, 6], seed=3)),
-        ),
-        sig.DISTANCE: (x, fx.distance(models["cross_modal"], audio, visual)),
-        sig.LOCALIZE_A2V: (
-            {**x, **query},
-            fx.localize(models["cross_modal"], audio, visual, **query, direction="a2v"),
-        ),
-        sig.LOCALIZE_V2A: (
-            {**x, **query},
-            fx.localize(models["cross_modal"], audio, visual, **query, direction="v2a"),
-        ),
-    }
+    return fx.signature_cases(exported)
 
 
 def _call(loaded, name: str, inputs: dict) -> dict[str, np.ndarray]:
     outputs = loaded.signatures[name](**{k: tf.constant(v) for k, v in inputs.items()})
     return {k: v.numpy() for k, v in outputs.items()}
-
-
-def _assert_outputs_equal(name: str, got: dict, expected: dict) -> None:
-    assert set(got) == set(expected), name
-    for key, want in expected.items():
-        value = got[key]
-        assert value.shape == want.shape, (name, key)
-        if want.dtype == object:
-            assert value.tolist() == want.tolist(), (name, key)
-        elif np.issubdtype(want.dtype, np.integer):
-            assert value.dtype == np.int64, (name, key)
-            np.testing.assert_array_equal(value, want, err_msg=f"{name}/{key}")
-        else:
-            assert value.dtype == np.float32, (name, key)
-            np.testing.assert_allclose(value, want, rtol=1e-4, atol=1e-5, err_msg=f"{name}/{key}")
 
 
 def test_signatures_inputs_and_methods(exported):
@@ -127,22 +69,22 @@ def test_signatures_inputs_and_methods(exported):
 @pytest.mark.parametrize("name", sorted(ALL_SIGNATURES))
 def test_signature_equals_in_memory_model(loaded, cases, name):
     inputs, expected = cases[name]
-    _assert_outputs_equal(name, _call(loaded, name, inputs), expected)
+    fx.assert_outputs_equal(name, _call(loaded, name, inputs), expected)
 
 
 def test_parse_and_predict_same_length_batch_and_float16_records(exported, loaded):
-    videos = _videos([10, 10], seed=4)
+    videos = fx.videos([10, 10], seed=4)
     serialized = np.array(fx.records(videos, visual_dtype="float16"), dtype=object)
     rounded = [(a, v.astype(np.float16).astype(np.float32)) for a, v in videos]
     got = _call(loaded, sig.PARSE_AND_PREDICT, {sig.SERIALIZED: serialized})
-    _assert_outputs_equal("parse", got, fx.parse_and_predict(exported["supervised"], rounded))
+    fx.assert_outputs_equal("parse", got, fx.parse_and_predict(exported["supervised"], rounded))
 
 
 def test_variable_time_and_batch(exported, loaded):
     for batch, time in ((1, 1), (2, 3), (5, 10)):
         x = fx.random_features(batch, time, seed=time)
         got = _call(loaded, sig.SUPERVISED, x)
-        _assert_outputs_equal(
+        fx.assert_outputs_equal(
             "supervised", got, fx.supervised(exported["supervised"], x["audio"], x["visual"])
         )
 
@@ -245,4 +187,4 @@ def test_fresh_process_without_ave_tf_gives_the_same_outputs(exported, cases, tm
         results = pickle.load(f)
     assert set(results) == ALL_SIGNATURES
     for name, (_, expected) in cases.items():
-        _assert_outputs_equal(name, results[name], expected)
+        fx.assert_outputs_equal(name, results[name], expected)

@@ -33,8 +33,8 @@ def tf_error_message(error: tf.errors.OpError) -> str:
     """The useful line of a TensorFlow runtime error (an assertion's own message if any)."""
     text = error.message or str(error)
     match = _ASSERTION.search(text)
-    if match:
-        return match.group(1)
+    if match:  # tf.debugging.assert_* appends ".  " to the message
+        return match.group(1).strip().rstrip(".")
     for line in text.splitlines():
         line = line.strip()
         if line and not line.startswith(_SKIPPED_LINES):

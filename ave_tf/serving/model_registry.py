@@ -15,7 +15,7 @@ import threading
 import grpc
 
 from ave_tf.export import serving_config, versions
-from ave_tf.serving.errors import RequestError, invalid_argument, not_found
+from ave_tf.serving.errors import RequestError, not_found
 from ave_tf.serving.loaded_model import LoadedModel
 
 POLICIES = ("latest", "all", "specific")
@@ -211,15 +211,13 @@ class ModelRegistry:
             raise not_found(f"Servable not found for request: model '{name}' (served: {served})")
         with self._lock:
             loaded = self._loaded[name]
-        has_version = model_spec.HasField("version")
+        # version and version_label are a oneof of ModelSpec: at most one is set.
         label = model_spec.version_label
-        if has_version and label:
-            raise invalid_argument("model_spec names both a version and a version_label")
         if label:
             if label not in source.version_labels:
                 raise not_found(f"model '{name}' has no version label '{label}'")
             version = source.version_labels[label]
-        elif has_version:
+        elif model_spec.HasField("version"):
             version = model_spec.version.value
         else:
             if not loaded:
