@@ -33,6 +33,8 @@ def _inputs(batch=2, steps=3, seed=0):
         ("embedding_dim", 2.5),
         ("dcca_output_dim", -1),
         ("margin", 0.0),
+        ("margin", "2"),
+        ("margin", float("nan")),
         ("shifted_fraction", 1.5),
         ("dcca_reg", -1.0),
         ("leaky_relu_alpha", -0.1),
@@ -128,3 +130,16 @@ def test_keras_file_round_trip(tmp_path, method):
     assert sorted(actual) == sorted(expected)
     for key in expected:
         np.testing.assert_allclose(actual[key], expected[key], rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["avdln", "dcca"])
+def test_mixed_precision_forward(method):
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = build_cross_modal_model(CrossModalConfig(method=method, dcca_output_dim=4))
+        outputs = model(_inputs())
+    finally:
+        keras.config.set_dtype_policy(previous)
+    distances = np.asarray(keras.ops.cast(outputs["distances"], "float32"))
+    assert distances.shape == (2, 3) and np.isfinite(distances).all()

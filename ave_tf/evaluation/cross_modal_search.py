@@ -35,6 +35,9 @@ def pairwise_distances(audio_embedding, visual_embedding):
       [B, T_a, T_v]; entry [b, i, j] = D(V_j, A_i) (eq. 9), the same floor as the model's
       `distances` output, so the diagonal equals it for synchronized inputs.
     """
+    # float32 even for mixed-precision models: near-ties must not be decided by rounding.
+    audio_embedding = ops.cast(audio_embedding, "float32")
+    visual_embedding = ops.cast(visual_embedding, "float32")
     difference = audio_embedding[:, :, None, :] - visual_embedding[:, None, :, :]
     return ops.sqrt(ops.maximum(ops.sum(ops.square(difference), axis=-1), DISTANCE_EPSILON))
 

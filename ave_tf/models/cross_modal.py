@@ -86,19 +86,17 @@ class CrossModalConfig:
                 raise ValueError(
                     f"CrossModalConfig.{name} must be a positive integer, got {value!r}"
                 )
-        if not self.margin > 0:
-            raise ValueError(f"CrossModalConfig.margin must be > 0, got {self.margin!r}")
-        if not 0.0 <= self.shifted_fraction <= 1.0:
-            raise ValueError(
-                "CrossModalConfig.shifted_fraction must lie in [0, 1], "
-                f"got {self.shifted_fraction!r}"
-            )
-        if not self.leaky_relu_alpha >= 0:
-            raise ValueError(
-                f"CrossModalConfig.leaky_relu_alpha must be >= 0, got {self.leaky_relu_alpha!r}"
-            )
-        if not self.dcca_reg >= 0:
-            raise ValueError(f"CrossModalConfig.dcca_reg must be >= 0, got {self.dcca_reg!r}")
+        requirements = {
+            "margin": (lambda v: v > 0, "be > 0"),
+            "shifted_fraction": (lambda v: 0 <= v <= 1, "lie in [0, 1]"),
+            "leaky_relu_alpha": (lambda v: v >= 0, "be >= 0"),
+            "dcca_reg": (lambda v: v >= 0, "be >= 0"),
+        }
+        for name, (is_valid, requirement) in requirements.items():
+            value = getattr(self, name)
+            is_number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not (is_number and is_valid(value)):
+                raise ValueError(f"CrossModalConfig.{name} must {requirement}, got {value!r}")
         return self
 
     def to_dict(self) -> dict:
