@@ -167,3 +167,43 @@ def test_plot_long_video_without_attention(tmp_path):
     with Image.open(path) as png:
         assert png.format == "PNG"
     assert os.listdir(tmp_path) == ["long.png"]
+
+
+@pytest.mark.slow
+def test_server_mode_through_ave_serve(export_base, tmp_path):
+    """--server with the package's own TF-Serving stand-in (ave_serve) on a free port."""
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ave_tf.bin.ave_serve",
+            f"--model_base_path={export_base}",
+            "--port=0",
+            "--host=127.0.0.1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        address = None
+        for line in server.stdout:
+            if "listening on" in line:
+                address = line.strip().rsplit(" ", 1)[-1]
+                break
+        assert address, "ave_serve did not start"
+        video = write_video(str(tmp_path / "served.webm"), duration=2.0)
+        result = _ave_localize(
+            video,
+            f"--server={address}",
+            f"--out={tmp_path / 'out'}",
+            "--random_weights",
+            "--frames_per_second=1",
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        timeline = json.loads((tmp_path / "out" / "timeline.json").read_text())
+        assert timeline["model"]["server"] == address
+        assert [e["class"] for e in timeline["events"]] == ["Bark"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
