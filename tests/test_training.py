@@ -42,7 +42,7 @@ def _checkpoint_values(model_dir):
     return {
         name: reader.get_tensor(name)
         for name in reader.get_variable_to_shape_map()
-        if name.startswith("model/")
+        if name.startswith(("model_variables/", "optimizer/"))
     }
 
 

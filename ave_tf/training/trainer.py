@@ -91,17 +91,22 @@ def _train(task, cfg: TrainConfig, data_dir, model_dir, info, resumed) -> TrainR
         best_var = tf.Variable(-math.inf, dtype=tf.float64, trainable=False, name="best")
         best_epoch_var = tf.Variable(-1, dtype=tf.int64, trainable=False, name="best_epoch")
 
+    # Keras 3 models are not trackable children of a tf.train.Checkpoint: track every model
+    # variable (non-trainable ones too: seed-generator states, CCA projections) explicitly.
     checkpoint = tf.train.Checkpoint(
-        model=model, optimizer=optimizer, epoch=epoch_var, best=best_var, best_epoch=best_epoch_var
+        model_variables=list(model.variables),
+        optimizer=optimizer,
+        epoch=epoch_var,
+        best=best_var,
+        best_epoch=best_epoch_var,
     )
     manager = tf.train.CheckpointManager(
         checkpoint, os.path.join(model_dir, run_dir.CHECKPOINT_DIR), cfg.keep_checkpoints
     )
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        if cfg.verbose:
-            print(f"Resuming from {manager.latest_checkpoint} (epoch {int(epoch_var.numpy())})")
-    elif resumed and cfg.verbose:
+        print(f"Resuming from {manager.latest_checkpoint} (epoch {int(epoch_var.numpy())})")
+    elif resumed:
         print(f"{model_dir}: same configuration, no checkpoint yet: starting from epoch 0")
 
     train_files = []
