@@ -76,6 +76,10 @@ def main(argv):
     try:
         model, task, _ = load_trained_model(FLAGS.model_dir)
         config = pipeline.InputConfig(batch_size=FLAGS.batch_size, skip_corrupt=FLAGS.skip_corrupt)
+        if FLAGS.skip_corrupt:
+            from ave_tf.training.tasks import announce_skipped_records
+
+            announce_skipped_records(FLAGS.data_dir, [FLAGS.split])
         if task == "cross_modal":
             from ave_tf.training.cross_modal_task import evaluate_cross_modal_split
 

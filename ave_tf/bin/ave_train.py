@@ -141,6 +141,12 @@ def main(argv):
             "train": train_config.to_dict(),
             "data": {"data_dir": FLAGS.data_dir},
         }
+        if FLAGS.skip_corrupt:
+            from ave_tf.data.dataset_info import load_dataset_info
+            from ave_tf.training.tasks import announce_skipped_records
+
+            splits = task.train_splits(load_dataset_info(FLAGS.data_dir).splits)
+            announce_skipped_records(FLAGS.data_dir, splits + [FLAGS.val_split])
         result = train(task, train_config, FLAGS.data_dir, FLAGS.model_dir, run_config)
     except (DatasetError, RunDirError, TrainingError, AnnotationError, ValueError) as e:
         fail(str(e))

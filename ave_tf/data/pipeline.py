@@ -143,3 +143,16 @@ def corrupt_shard_error(files: list[str], compression: str = "") -> DatasetError
     return DatasetError(
         f"corrupt or truncated shard(s): {names}; rerun with --skip_corrupt to skip"
     )
+
+
+def corrupt_shard_summary(files: list[str], compression: str = "") -> str | None:
+    """For --skip_corrupt: one line counting corrupt shards and the records still readable."""
+    bad = [s for s in scan_shards(files, compression) if s.error]
+    if not bad:
+        return None
+    kept = sum(s.records for s in bad)
+    names = ", ".join(os.path.basename(s.path) for s in bad)
+    return (
+        f"skipping the unreadable part of {len(bad)} of {len(files)} shard(s) ({names}); "
+        f"{kept} record(s) before the damage are kept"
+    )

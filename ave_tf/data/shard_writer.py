@@ -170,12 +170,18 @@ class DatasetWriter:
                 "shards": count,
                 "files": names,
             }
-        # Old dataset.json goes first, so an interrupted swap never looks like a dataset.
-        for path in reversed(existing_dataset_files(self.output_dir)):
+        # dataset.json is written in staging first (a full disk fails here, before any swap);
+        # the old dataset.json goes first and the new one last, so an interrupted swap never
+        # looks like a complete dataset.
+        write_dataset_info(self._staging, info)
+        final_info = os.path.join(self.output_dir, schema.DATASET_INFO_FILE)
+        if os.path.exists(final_info):
+            os.remove(final_info)
+        for path in existing_dataset_files(self.output_dir):
             os.remove(path)
         for src, dst in renames:
             os.replace(src, dst)
-        write_dataset_info(self.output_dir, info)
+        os.replace(os.path.join(self._staging, schema.DATASET_INFO_FILE), final_info)
         shutil.rmtree(self._staging, ignore_errors=True)
         self._staging = None
         return info

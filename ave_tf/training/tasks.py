@@ -25,3 +25,14 @@ def describe_data_loss(data_dir: str, error: Exception) -> str:
             continue
     named = pipeline.corrupt_shard_error(files, info.compression)
     return str(named) if named else f"corrupt data in {data_dir}: {error}"
+
+
+def announce_skipped_records(data_dir: str, splits) -> None:
+    """--skip_corrupt: says up front how many shards are damaged (reads every shard once)."""
+    info = load_dataset_info(data_dir)
+    files = []
+    for split in splits:
+        files += pipeline.list_shards(data_dir, split)
+    summary = pipeline.corrupt_shard_summary(files, info.compression)
+    if summary:
+        print(f"warning: {summary}", flush=True)

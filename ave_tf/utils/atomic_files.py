@@ -5,6 +5,13 @@ import os
 import tempfile
 
 
+def _umask_mode() -> int:
+    """0o666 minus the process umask: what a plain open() would have created."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_text_atomic(path: str, text: str) -> None:
     """Writes `text` to `path` through a temporary file in the same directory."""
     directory = os.path.dirname(os.path.abspath(path))
@@ -14,6 +21,7 @@ def write_text_atomic(path: str, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _umask_mode())  # mkstemp creates 0600; readers of a dataset need more
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -23,3 +31,20 @@ def write_text_atomic(path: str, text: str) -> None:
 
 def write_json_atomic(path: str, value) -> None:
     write_text_atomic(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
+
+
+def write_bytes_atomic(path: str, data: bytes) -> None:
+    """Writes `data` to `path` through a temporary file in the same directory."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, _umask_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
