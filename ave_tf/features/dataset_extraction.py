@@ -113,7 +113,8 @@ def check_output_dir(output_dir: str, overwrite: bool) -> None:
         )
 
 
-def _annotation_index(path: str | None) -> dict:
+def annotation_index(path: str | None) -> dict:
+    """Video id -> its AVE annotation row, from an annotation file (empty without one)."""
     if not path:
         return {}
     index = {}
@@ -131,7 +132,8 @@ def _annotation_index(path: str | None) -> dict:
     return index
 
 
-def _encode(features: VideoFeatures, annotation, visual_dtype: str) -> bytes:
+def encode_record(features: VideoFeatures, annotation, visual_dtype: str) -> bytes:
+    """One serialized SequenceExample; labeled from `annotation` (None: unlabeled)."""
     t = features.num_segments
     if annotation is None:
         return encode_video(
@@ -187,7 +189,7 @@ def run_extraction(
     """
     check_output_dir(output_dir, overwrite)
     config.check_weight_files()
-    labels_by_id = _annotation_index(annotations)
+    labels_by_id = annotation_index(annotations)
     os.makedirs(output_dir, exist_ok=True)
     cache = FeatureCache(output_dir, config.fingerprint())
     report = ExtractionReport(videos=len(videos), errors_file=os.path.join(output_dir, ERRORS_FILE))
@@ -247,7 +249,9 @@ def _write_shards(
                 raise DatasetError(f"{cache.path(video_id)}: cache entry vanished during the run")
             annotation = labels_by_id.get(video_id)
             labeled += annotation is not None
-            writer.write(split, _encode(features, annotation, visual_dtype), features.num_segments)
+            writer.write(
+                split, encode_record(features, annotation, visual_dtype), features.num_segments
+            )
         writer.commit(
             DatasetInfo(
                 name="ave_extracted",
