@@ -129,3 +129,11 @@ def test_cache_round_trip_and_invalidation(extractor, tmp_path):
     with open(entry, "wb") as f:
         f.write(b"truncated")
     assert cache.load("cached", path) is None
+
+
+@pytest.mark.slow
+def test_paper_settings_sixteen_frames_per_second(tmp_path):
+    path = write_video(str(tmp_path / "paper.mp4"), duration=2.0, width=320, height=240)
+    features = FeatureExtractor(ExtractionConfig(random_weights=True)).extract(path)
+    assert features.visual.shape == (2, *schema.VISUAL_SHAPE)
+    assert features.audio.shape == (2, schema.AUDIO_DIM)
