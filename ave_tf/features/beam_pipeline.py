@@ -29,9 +29,11 @@ import tempfile
 from ave_tf.data import ave_metadata, schema
 from ave_tf.data.ave_metadata import AnnotationError
 from ave_tf.data.dataset_info import DatasetError, DatasetInfo, write_dataset_info
+from ave_tf.data.example_codec import RecordError
 from ave_tf.data.shard_writer import existing_dataset_files
 from ave_tf.features import dataset_extraction
-from ave_tf.features.extraction import ExtractionConfig, video_id_for
+from ave_tf.features.extraction import ExtractionConfig, FeatureExtractor, video_id_for
+from ave_tf.features.video_decoding import VideoError
 from ave_tf.features.weight_files import WeightsError
 
 METRICS_NAMESPACE = "ave_extract"
@@ -61,24 +63,21 @@ def make_extract_fn(config: ExtractionConfig, labels_by_id: dict, visual_dtype: 
             self.failed = beam.metrics.Metrics.counter(METRICS_NAMESPACE, "failed")
 
         def setup(self):
-            from ave_tf.features.extraction import FeatureExtractor
-
             self.extractor = FeatureExtractor(config)
 
         def process(self, path):
-            from ave_tf.features.video_decoding import VideoError
-
             try:
                 features = self.extractor.extract(path)
-            except VideoError as e:
+                record = dataset_extraction.encode_record(
+                    features, labels_by_id.get(features.video_id), visual_dtype
+                )
+            except (VideoError, RecordError) as e:
                 self.failed.inc()
                 yield beam.pvalue.TaggedOutput("errors", {"video": path, "error": str(e)})
                 return
             self.videos.inc()
             self.segments.inc(features.num_segments)
-            yield dataset_extraction.encode_record(
-                features, labels_by_id.get(features.video_id), visual_dtype
-            )
+            yield record
 
     return ExtractVideo()
 

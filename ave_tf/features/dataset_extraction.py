@@ -15,7 +15,7 @@ import os
 
 from ave_tf.data import ave_metadata
 from ave_tf.data.dataset_info import DatasetError, DatasetInfo, load_dataset_info
-from ave_tf.data.example_codec import encode_video
+from ave_tf.data.example_codec import RecordError, encode_video
 from ave_tf.data.shard_writer import DEFAULT_SHARD_BYTES, DatasetWriter, existing_dataset_files
 from ave_tf.features.extraction import (
     ExtractionConfig,
@@ -223,10 +223,17 @@ def run_extraction(
         succeeded.append((video_id, path))
 
     if succeeded:
-        _write_shards(
-            output_dir, cache, succeeded, labels_by_id, split, visual_dtype, shard_bytes, config
+        report.written = _write_shards(
+            output_dir,
+            cache,
+            succeeded,
+            labels_by_id,
+            record_failure,
+            split=split,
+            visual_dtype=visual_dtype,
+            shard_bytes=shard_bytes,
+            config=config,
         )
-        report.written = len(succeeded)
     _write_errors(report)
     return report
 
@@ -239,19 +246,35 @@ def _write_errors(report: ExtractionReport) -> None:
 
 
 def _write_shards(
-    output_dir, cache, succeeded, labels_by_id, split, visual_dtype, shard_bytes, config
-) -> None:
-    labeled = 0
+    output_dir,
+    cache,
+    succeeded,
+    labels_by_id,
+    record_failure,
+    *,
+    split,
+    visual_dtype,
+    shard_bytes,
+    config,
+) -> int:
+    """Streams the cached videos into shards; returns how many were written."""
+    written = labeled = 0
     with DatasetWriter(output_dir, overwrite=True, shard_bytes=shard_bytes) as writer:
         for video_id, path in succeeded:
             features = cache.load(video_id, path)
             if features is None:
                 raise DatasetError(f"{cache.path(video_id)}: cache entry vanished during the run")
             annotation = labels_by_id.get(video_id)
+            try:
+                serialized = encode_record(features, annotation, visual_dtype)
+            except RecordError as e:  # e.g. visual features beyond the float16 range
+                record_failure(path, str(e))
+                continue
+            writer.write(split, serialized, features.num_segments)
+            written += 1
             labeled += annotation is not None
-            writer.write(
-                split, encode_record(features, annotation, visual_dtype), features.num_segments
-            )
+        if not written:
+            return 0  # leaving the block without commit() discards the staging folder
         writer.commit(
             DatasetInfo(
                 name="ave_extracted",
@@ -271,3 +294,4 @@ def _write_shards(
                 },
             )
         )
+    return written
