@@ -72,12 +72,15 @@ def model_config_from_flags():
     else:
         from ave_tf.models.config import ModelConfig
 
+        # Fusion only exists for audio-visual models; single-modality models ignore its flags
+        # (so the defaults, DMRN late fusion, do not make `--modality=audio` an error).
+        av = FLAGS.modality == "av"
         values = dict(
             task=FLAGS.task,
             modality=FLAGS.modality,
             attention=FLAGS.attention and FLAGS.modality != "audio",
-            fusion=FLAGS.fusion,
-            fusion_stage=FLAGS.fusion_stage,
+            fusion=FLAGS.fusion if av else "concat",
+            fusion_stage=FLAGS.fusion_stage if av else "late",
             temporal="bilstm" if FLAGS.bidirectional else FLAGS.temporal,
             hidden_size=FLAGS.hidden_size,
             dmrn_blocks=FLAGS.dmrn_blocks,
