@@ -436,18 +436,50 @@ def test_ave_query_prints_the_timeline_of_a_tfrecord(server, exported, tmp_path)
             assert event["class"] in result.stdout
 
 
-def test_ave_query_npy_folder_with_the_weak_signature(server, tmp_path):
+def test_ave_query_parses_records_locally_for_other_signatures(server, exported, tmp_path):
+    import tensorflow as tf
+
+    from ave_tf.data.ave_metadata import class_names
+
+    videos = fx.videos([10, 4], seed=9)
+    path = str(tmp_path / "videos.tfrecord.gz")
+    with tf.io.TFRecordWriter(path, options="GZIP") as writer:  # compression is detected
+        for record in fx.records(videos):
+            writer.write(record)
+    out = tmp_path / "timeline.json"
+    result = _ave_query(
+        f"--server={server.address}",
+        f"--input={path}",
+        "--signature=weak",
+        "--batch_size=1",
+        f"--output_json={out}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    names = class_names()
+    for i, video in enumerate(json.loads(out.read_text())["videos"]):
+        audio, visual = videos[i]
+        want = fx.weak(exported["weak"], audio[None], visual[None])
+        assert video["num_segments"] == audio.shape[0]
+        assert video["video_class"] == names[int(want[sig.VIDEO_CLASSES][0])]
+        events = event_timeline(want[sig.SEGMENT_SCORES][0], names)
+        assert [e["class"] for e in video["events"]] == [e["class"] for e in events]
+        assert (
+            f"video{i} ({audio.shape[0]} s), video class: {video['video_class']}" in result.stdout
+        )
+
+
+@pytest.mark.slow
+def test_ave_query_npy_folder(server, tmp_path):
     x = fx.random_features(2, 5, seed=8)
     np.save(tmp_path / "audio.npy", x["audio"])
     np.save(tmp_path / "visual.npy", x["visual"])
-    result = _ave_query(
-        f"--server={server.address}", f"--input={tmp_path}", "--signature=weak", "--max_videos=1"
-    )
+    result = _ave_query(f"--server={server.address}", f"--input={tmp_path}", "--max_videos=1")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "video0 (5 s), video class:" in result.stdout
+    assert "video0 (5 s)" in result.stdout
     assert "video1" not in result.stdout
 
 
+@pytest.mark.slow
 def test_ave_query_unreachable_server_fails_after_retries(tmp_path):
     np.save(tmp_path / "audio.npy", np.zeros([10, 128], np.float32))
     np.save(tmp_path / "visual.npy", np.zeros([10, 7, 7, 512], np.float32))

@@ -2,6 +2,7 @@
 messages, and the version registry (policies, hot swap, broken versions) with a fake loader."""
 
 import os
+import socket
 import time
 
 import grpc
@@ -13,6 +14,7 @@ from tensorflow.core.protobuf import meta_graph_pb2
 from tensorflow_serving.apis import model_pb2
 
 from ave_tf.serving import tensor_codec
+from ave_tf.serving.client import BACKOFF_SECONDS, ServingClient, ServingError
 from ave_tf.serving.errors import RequestError, from_tf_error, tf_error_message
 from ave_tf.serving.model_registry import ModelRegistry, ModelSource
 from ave_tf.serving.request_validation import validate_inputs
@@ -298,3 +300,19 @@ def _served_or_empty(registry):
         return _served(registry)
     except RequestError:
         return []
+
+
+# Client retries.
+
+
+def test_client_retries_unavailable_then_reports_code_and_attempts():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once the socket is closed
+    start = time.monotonic()
+    with ServingClient(f"127.0.0.1:{port}", timeout=2, retries=1) as client:
+        with pytest.raises(ServingError) as raised:
+            client.predict({"audio": np.zeros([1, 1, 128], np.float32)})
+    assert raised.value.code == grpc.StatusCode.UNAVAILABLE
+    assert f"127.0.0.1:{port}: UNAVAILABLE after 2 attempts" in str(raised.value)
+    assert time.monotonic() - start >= BACKOFF_SECONDS  # waited before the second attempt

@@ -20,7 +20,7 @@ from ave_tf.export import signatures as sig
 
 ASSETS_EXTRA_DIR = "assets.extra"
 WARMUP_FILE = "tf_serving_warmup_requests"
-WARMUP_SEGMENTS = schema.NUM_SEGMENTS
+WARMUP_SEGMENTS = 3  # dynamic T: any length warms every op; short keeps the file small
 
 
 def example_features(batch: int, time: int, seed: int = 0) -> dict[str, np.ndarray]:
