@@ -95,10 +95,7 @@ def main(argv):
     server.start()
     registry.start(FLAGS.file_system_poll_wait_seconds)
     for source in sources:
-        try:
-            served = [s.version for s in registry.status(source.name) if s.state == "AVAILABLE"]
-        except Exception:  # noqa: BLE001 - nothing loaded yet
-            served = []
+        served = registry.available_versions(source.name)
         logging.info(
             "model %s: versions %s under %s", source.name, served or "none yet", source.base_path
         )

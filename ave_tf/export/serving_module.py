@@ -111,7 +111,6 @@ class AveServingModule(tf.Module):
             raise ValueError(f"class_names: expected {schema.NUM_CLASSES}, got {len(class_names)}")
         self._models = _Models(supervised_model, weak_model or supervised_model, cross_modal_model)
         self._class_names = tuple(class_names)
-        self._has_video_logits = "video_logits" in _output_names(self._models.weak)
         tracked, seen = [], set()
         for model in (supervised_model, weak_model, cross_modal_model):
             for variable in model.variables if model is not None else ():
@@ -318,8 +317,3 @@ class AveServingModule(tf.Module):
 
     def _localize_v2a(self, audio, visual, query_start, query_length):
         return self._localize(audio, visual, query_start, query_length, "v2a")
-
-
-def _output_names(model: keras.Model) -> list[str]:
-    outputs = model.output
-    return list(outputs) if isinstance(outputs, dict) else []

@@ -230,6 +230,11 @@ class ModelRegistry:
             )
         return loaded[version]
 
+    def available_versions(self, name: str) -> list[int]:
+        """Versions of `name` now served, ascending ([] for none or an unknown model)."""
+        with self._lock:
+            return sorted(self._loaded.get(name, {}))
+
     def status(self, name: str, version: int | None = None) -> list[VersionStatus]:
         """AVAILABLE versions and versions that failed to load, ascending."""
         if name not in self._sources:
