@@ -137,6 +137,20 @@ def test_export_refuses_gpu_only_graph_and_leaves_nothing(tmp_path):
     assert os.listdir(base) == []
 
 
+def test_model_built_for_cudnn_exports_a_cpu_graph(tmp_path):
+    model = fx.build_localization_fixture(use_cudnn=True, seed=5)  # cannot even run on a CPU
+    with pytest.raises(ValueError, match="use_cudnn=True"):
+        model(fx.random_features(1, 2))
+    path = export_saved_model(str(tmp_path), model, write_warmup=False)
+    assert graph_check.find_cpu_incompatible_ops(path) == []
+    lstm = [layer for layer in model.layers if hasattr(layer, "use_cudnn")][0]
+    assert lstm.use_cudnn is True  # restored
+    lstm.use_cudnn = "auto"
+    x = fx.random_features(2, 4, seed=6)
+    got = _call(tf.saved_model.load(path), sig.SUPERVISED, x)
+    fx.assert_outputs_equal("supervised", got, fx.supervised(model, x["audio"], x["visual"]))
+
+
 _FRESH_PROCESS = textwrap.dedent(
     """
     import pickle, sys

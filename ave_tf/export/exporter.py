@@ -12,6 +12,7 @@ complete and checked (`versions.publish_version`), so a server watching EXPORT_B
 half a model.
 """
 
+import contextlib
 import datetime
 import json
 import os
@@ -75,6 +76,28 @@ def _check_model(role: str, model: keras.Model, outputs: tuple[str, ...]) -> Non
         raise ExportError(f"{role} model '{model.name}' lacks output(s) {missing}")
 
 
+@contextlib.contextmanager
+def _recurrent_layers_without_cudnn(models):
+    """Traces LSTM/GRU layers on their CPU path, whatever `use_cudnn` they were built with.
+
+    Keras reads `use_cudnn` at call time, so a model built for cuDNN on a GPU (and even one built
+    with `use_cudnn=True`) exports a CPU-runnable graph; the attribute is restored afterwards.
+    """
+    changed = []
+    for model in models:
+        if model is None:
+            continue
+        for layer in model._flatten_layers(include_self=False, recursive=True):
+            if getattr(layer, "use_cudnn", False) is not False:
+                changed.append((layer, layer.use_cudnn))
+                layer.use_cudnn = False
+    try:
+        yield
+    finally:
+        for layer, value in changed:
+            layer.use_cudnn = value
+
+
 def _write_export_info(saved_model_dir: str, info: dict) -> None:
     directory = os.path.join(saved_model_dir, warmup.ASSETS_EXTRA_DIR)
     os.makedirs(directory, exist_ok=True)
@@ -100,8 +123,8 @@ def export_saved_model(
 
     Args:
       export_base: the model's base path (what a server's `--model_base_path` points at).
-      supervised_model: localization model for `serving_default`/`supervised`/`parse_and_predict`,
-        built with `use_cudnn=False`.
+      supervised_model: localization model for `serving_default`/`supervised`/`parse_and_predict`
+        (recurrent layers are traced without cuDNN whatever their `use_cudnn`).
       weak_model: optional weakly-supervised model for `weak`/`classify`.
       cross_modal_model: optional cross-modal model; adds `distance` and `localize_*`.
       version: integer version; default: one more than the newest under `export_base`.
@@ -133,7 +156,8 @@ def export_saved_model(
             class_names=class_names,
         )
         signature_functions = module.signatures()
-        tf.saved_model.save(module, staging, signatures=signature_functions)
+        with _recurrent_layers_without_cudnn([supervised_model, weak_model, cross_modal_model]):
+            tf.saved_model.save(module, staging, signatures=signature_functions)
         _set_method_name(staging, sig.CLASSIFY, sig.CLASSIFY_METHOD)
         forbidden = graph_check.find_cpu_incompatible_ops(staging)
         if forbidden:
