@@ -7,7 +7,8 @@ ModelService protocol (Predict, Classify, GetModelMetadata, GetModelStatus).
 Example:
 
   ave_serve --model_base_path=export/ave --port=8500
-  ave_serve --model_config_file=export/ave/models.config --port=0   # prints the chosen port
+  ave_serve --model_config_file=export/ave/models.config --port=0   # prints the chosen port:
+  # ave_serve: serving ave on port 40997; listening on 0.0.0.0:40997
 """
 
 import os
@@ -99,7 +100,11 @@ def main(argv):
         logging.info(
             "model %s: versions %s under %s", source.name, served or "none yet", source.base_path
         )
-    print(f"ave_serve: listening on {FLAGS.host}:{port}", flush=True)
+    # One line for scripts: the port after "port", the address as the last word.
+    names = ", ".join(source.name for source in sources)
+    print(
+        f"ave_serve: serving {names} on port {port}; listening on {FLAGS.host}:{port}", flush=True
+    )
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
