@@ -78,6 +78,8 @@ def test_codec_rejects_inconsistent_protos():
         tensor_codec.to_ndarray(proto)
     with pytest.raises(tensor_codec.TensorCodecError, match="unsupported dtype"):
         tensor_codec.to_tensor_proto(np.zeros([2], np.complex64))
+    with pytest.raises(tensor_codec.TensorCodecError, match="str or bytes, got int"):
+        tensor_codec.to_tensor_proto(np.array([b"a", 5], dtype=object))
 
 
 # Event timeline.

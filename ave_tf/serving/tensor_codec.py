@@ -57,7 +57,13 @@ def to_tensor_proto(value) -> tensor_pb2.TensorProto:
     """A numpy array (or nested list) as a TensorProto; str/bytes arrays become DT_STRING."""
     array = np.asarray(value)
     if array.dtype.kind in "USO":
-        flat = [x.encode("utf-8") if isinstance(x, str) else bytes(x) for x in array.ravel()]
+        flat = []
+        for x in array.ravel():
+            if isinstance(x, str):
+                x = x.encode("utf-8")
+            elif not isinstance(x, bytes):
+                raise TensorCodecError(f"string tensors hold str or bytes, got {type(x).__name__}")
+            flat.append(bytes(x))
         return tensor_pb2.TensorProto(
             dtype=types_pb2.DT_STRING, tensor_shape=_shape_proto(array.shape), string_val=flat
         )
