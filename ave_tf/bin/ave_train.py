@@ -137,7 +137,7 @@ def main(argv):
     try:
         model_config = model_config_from_flags()
         train_config = train_config_from_flags()
-        task = make_task(train_config, model_config)
+        task = make_task(train_config, model_config, FLAGS.data_dir)
         run_config = {
             "task": train_config.task,
             "model": model_config.to_dict(),
@@ -148,8 +148,10 @@ def main(argv):
             from ave_tf.data.dataset_info import load_dataset_info
             from ave_tf.training.tasks import announce_skipped_records
 
-            splits = task.train_splits(load_dataset_info(FLAGS.data_dir).splits)
-            announce_skipped_records(FLAGS.data_dir, splits + [FLAGS.val_split])
+            available = load_dataset_info(FLAGS.data_dir).splits
+            splits = task.train_splits(available)
+            splits.append(task.validation_split(available, FLAGS.val_split))
+            announce_skipped_records(FLAGS.data_dir, splits)
         result = train(task, train_config, FLAGS.data_dir, FLAGS.model_dir, run_config)
     except (DatasetError, RunDirError, TrainingError, AnnotationError, ValueError) as e:
         fail(str(e))

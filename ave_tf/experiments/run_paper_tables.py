@@ -79,7 +79,11 @@ def run_one(experiment, seed: int, run_dir: str) -> dict:
     }
     started = time.time()
     trained = train(
-        make_task(train_config, model_config), train_config, FLAGS.data_dir, run_dir, run_config
+        make_task(train_config, model_config, FLAGS.data_dir),
+        train_config,
+        FLAGS.data_dir,
+        run_dir,
+        run_config,
     )
     model, task, _ = load_trained_model(run_dir)
     config = pipeline.InputConfig(batch_size=FLAGS.batch_size)

@@ -64,6 +64,10 @@ class LocalizationTask:
     def build_model(self, use_cudnn="auto"):
         return build_localization_model(self.model_config, use_cudnn=use_cudnn)
 
+    @staticmethod
+    def validation_split(available_splits, requested: str = "val") -> str:
+        return requested
+
     def train_splits(self, available_splits) -> list[str]:
         splits = ["train"]
         if self.task == "weak" and self.use_noisy and schema.NOISY_SPLIT in available_splits:

@@ -66,7 +66,8 @@ def train(task, train_config: TrainConfig, data_dir: str, model_dir: str, run_co
     """
     train_config.validate()
     info = load_dataset_info(data_dir)
-    for split in task.train_splits(info.splits) + [train_config.val_split]:
+    val_split = task.validation_split(info.splits, train_config.val_split)
+    for split in task.train_splits(info.splits) + [val_split]:
         if split not in info.splits:
             raise DatasetError(f"{data_dir}: has no {split!r} split (has {sorted(info.splits)})")
     resumed = run_dir.prepare_run_dir(model_dir, run_config)
@@ -75,10 +76,10 @@ def train(task, train_config: TrainConfig, data_dir: str, model_dir: str, run_co
     keras.utils.set_random_seed(train_config.seed)
 
     with dtype_policy(train_config.mixed_precision):
-        return _train(task, train_config, data_dir, model_dir, info, resumed)
+        return _train(task, train_config, data_dir, model_dir, info, resumed, val_split)
 
 
-def _train(task, cfg: TrainConfig, data_dir, model_dir, info, resumed) -> TrainResult:
+def _train(task, cfg: TrainConfig, data_dir, model_dir, info, resumed, val_split) -> TrainResult:
     strategy = make_strategy(cfg.strategy)
     with strategy.scope():
         model = task.build_model()
@@ -119,7 +120,7 @@ def _train(task, cfg: TrainConfig, data_dir, model_dir, info, resumed) -> TrainR
     val_config = pipeline.InputConfig(
         batch_size=cfg.batch_size, deterministic=True, skip_corrupt=cfg.skip_corrupt
     )
-    val_files = pipeline.list_shards(data_dir, cfg.val_split)
+    val_files = pipeline.list_shards(data_dir, val_split)
 
     train_step = _make_train_step(task, model, optimizer, strategy)
     logger = tensorboard_logging.TrainLogger(model_dir)
