@@ -43,6 +43,8 @@ setup(
     extras_require={
         "test": ["pytest", "ruff"],
         "gpu": ["tensorflow[and-cuda]"],
+        # Optional: the Apache Beam extraction pipeline (ave_tf/features/beam_pipeline.py).
+        "beam": ["apache-beam[tfrecord]"],
     },
     entry_points={"console_scripts": CONSOLE_SCRIPTS},
 )
