@@ -123,7 +123,7 @@ def _serialization_seconds(model_call, inputs: dict, repeats: int = 20) -> dict:
         t0 = time.perf_counter()
         request = predict_pb2.PredictRequest()
         for key, value in inputs.items():
-            request.inputs[key].CopyFrom(tensor_codec.to_tensor_proto(value))
+            tensor_codec.fill_tensor_proto(request.inputs[key], value)
         wire = request.SerializeToString()
         t1 = time.perf_counter()
         parsed = predict_pb2.PredictRequest.FromString(wire)
@@ -131,7 +131,7 @@ def _serialization_seconds(model_call, inputs: dict, repeats: int = 20) -> dict:
         t2 = time.perf_counter()
         response = predict_pb2.PredictResponse()
         for key, value in outputs.items():
-            response.outputs[key].CopyFrom(tensor_codec.to_tensor_proto(value))
+            tensor_codec.fill_tensor_proto(response.outputs[key], value)
         response_wire = response.SerializeToString()
         t3 = time.perf_counter()
         back = predict_pb2.PredictResponse.FromString(response_wire)

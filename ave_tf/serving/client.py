@@ -103,7 +103,7 @@ class ServingClient:
         if version is not None:
             request.model_spec.version.value = version
         for key, value in inputs.items():
-            request.inputs[key].CopyFrom(tensor_codec.to_tensor_proto(value))
+            tensor_codec.fill_tensor_proto(request.inputs[key], value)
         request.output_filter.extend(output_filter)
         return request
 

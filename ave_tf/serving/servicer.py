@@ -77,7 +77,7 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         response = predict_pb2.PredictResponse()
         _fill_model_spec(response.model_spec, model, signature_name)
         for key, value in outputs.items():
-            response.outputs[key].CopyFrom(tensor_codec.to_tensor_proto(value))
+            tensor_codec.fill_tensor_proto(response.outputs[key], value)
         return response
 
     @_answer_errors
