@@ -15,6 +15,8 @@ import os
 
 from absl import app, flags
 
+from ave_tf.bin.common import run_main
+
 FLAGS = flags.FLAGS
 
 
@@ -135,7 +137,7 @@ def main(argv):
 
 def run():
     define_flags()
-    app.run(main)
+    run_main(main)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ OUTPUT_DIR/errors.json while the others are still written; the exit code is then
 
 from absl import app, flags
 
-from ave_tf.bin.common import fail
+from ave_tf.bin.common import fail, run_main
 from ave_tf.data import schema
 from ave_tf.data.ave_metadata import AnnotationError
 from ave_tf.data.dataset_info import DatasetError
@@ -136,7 +136,7 @@ def main(argv) -> None:
 
 def run() -> None:
     define_flags()
-    app.run(main)
+    run_main(main)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import os
 from absl import app, flags
 
 from ave_tf.bin import ave_extract
-from ave_tf.bin.common import fail
+from ave_tf.bin.common import fail, run_main
 from ave_tf.data import ave_metadata
 from ave_tf.features.extraction import FeatureExtractor
 from ave_tf.features.localization import (
@@ -131,7 +131,7 @@ def main(argv) -> None:
 
 def run() -> None:
     define_flags()
-    app.run(main)
+    run_main(main)
 
 
 if __name__ == "__main__":

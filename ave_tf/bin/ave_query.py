@@ -15,6 +15,8 @@ import sys
 
 from absl import app, flags
 
+from ave_tf.bin.common import run_main
+
 FLAGS = flags.FLAGS
 
 AUTO = "auto"
@@ -229,7 +231,7 @@ def main(argv):
 
 def run():
     define_flags()
-    app.run(main)
+    run_main(main)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ import threading
 
 from absl import app, flags, logging
 
+from ave_tf.bin.common import run_main
+
 FLAGS = flags.FLAGS
 
 
@@ -119,7 +121,7 @@ def main(argv):
 
 def run():
     define_flags()
-    app.run(main)
+    run_main(main)
 
 
 if __name__ == "__main__":

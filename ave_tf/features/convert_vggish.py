@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
+from ave_tf.bin.common import run_main
 from ave_tf.features import vggish
 
 FLAGS = flags.FLAGS
@@ -105,7 +106,7 @@ def main(argv) -> None:
 
 def run() -> None:
     define_flags()
-    app.run(main)
+    run_main(main)
 
 
 if __name__ == "__main__":
