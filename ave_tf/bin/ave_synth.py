@@ -10,7 +10,7 @@ import time
 
 from absl import app, flags
 
-from ave_tf.bin.common import fail
+from ave_tf.bin.common import fail, run_main
 from ave_tf.data import schema
 from ave_tf.data.dataset_info import DatasetError
 from ave_tf.data.synthetic_config import SyntheticConfig, SyntheticConfigError
@@ -19,28 +19,51 @@ from ave_tf.data.synthetic_dataset import write_dataset
 FLAGS = flags.FLAGS
 
 
-def define_flags() -> None:
-    flags.DEFINE_string("output_dir", None, "Dataset directory to write (shards + dataset.json).")
+def define_flags(flag_values: flags.FlagValues = FLAGS) -> None:
+    """Defines the flags (into the global FLAGS unless tests pass their own FlagValues)."""
+    flags.DEFINE_string(
+        "output_dir",
+        None,
+        "Dataset directory to write (shards + dataset.json).",
+        flag_values=flag_values,
+    )
     flags.DEFINE_float(
         "fraction",
         SyntheticConfig.fraction,
         "Share of every split's videos to generate, stratified by class (0 < f <= 1).",
+        flag_values=flag_values,
     )
     flags.DEFINE_boolean(
-        "full_scale", False, "Generate all 4143 annotated rows and 178 noisy videos."
+        "full_scale",
+        False,
+        "Generate all 4143 annotated rows and 178 noisy videos.",
+        flag_values=flag_values,
     )
-    flags.DEFINE_integer("seed", SyntheticConfig.seed, "Seed of the class prototypes and videos.")
+    flags.DEFINE_integer(
+        "seed",
+        SyntheticConfig.seed,
+        "Seed of the class prototypes and videos.",
+        flag_values=flag_values,
+    )
     flags.DEFINE_enum(
         "visual_dtype",
         SyntheticConfig.visual_dtype,
         list(schema.VISUAL_DTYPES),
         "Storage of visual maps (float16 halves the disk; reading always gives float32).",
+        flag_values=flag_values,
     )
-    flags.DEFINE_boolean("overwrite", False, "Replace a dataset already in --output_dir.")
-    flags.DEFINE_integer("shard_mb", 100, "Target shard size in MiB.")
-    flags.DEFINE_integer("workers", 1, "Processes generating videos (1: this process only).")
     flags.DEFINE_boolean(
-        "progress", None, "Show a progress bar (default: when stdout is a terminal)."
+        "overwrite", False, "Replace a dataset already in --output_dir.", flag_values=flag_values
+    )
+    flags.DEFINE_integer("shard_mb", 100, "Target shard size in MiB.", flag_values=flag_values)
+    flags.DEFINE_integer(
+        "workers", 1, "Processes generating videos (1: this process only).", flag_values=flag_values
+    )
+    flags.DEFINE_boolean(
+        "progress",
+        None,
+        "Show a progress bar (default: when stdout is a terminal).",
+        flag_values=flag_values,
     )
 
 
@@ -86,7 +109,7 @@ def main(argv) -> None:
 
 def run() -> None:
     define_flags()
-    app.run(main)
+    run_main(main)
 
 
 if __name__ == "__main__":
