@@ -50,6 +50,7 @@ def _start_server() -> tuple[subprocess.Popen, int]:
     command = [
         _script("ave_serve"),
         f"--model_base_path={os.path.abspath(FLAGS.export_base)}",
+        "--host=127.0.0.1",
         "--port=0",
         "--model_name=ave",
     ]
