@@ -120,6 +120,25 @@ def log_hparams(output_dir: str, experiment, seed: int, result: dict) -> None:
                 tf.summary.scalar(f"test/{key}", result[key], step=1)
 
 
+def finished_results(output_dir: str) -> dict:
+    """{configuration name: [eval result per finished seed]} of every run under output_dir,
+    so the report covers earlier invocations (other tables, other seeds) too."""
+    from ave_tf.experiments.registry import TABLES
+
+    results: dict = {}
+    for table in TABLES.values():
+        for experiment in table():
+            runs = os.path.join(output_dir, "runs", _safe(experiment.name))
+            if not os.path.isdir(runs):
+                continue
+            for seed_dir in sorted(os.listdir(runs)):
+                path = os.path.join(runs, seed_dir, f"eval_{FLAGS.split}.json")
+                if os.path.exists(path):
+                    with open(path, encoding="utf-8") as f:
+                        results.setdefault(experiment.name, []).append(json.load(f))
+    return results
+
+
 def render_report(results: dict) -> str:
     """Markdown tables of all finished runs beside the paper's numbers."""
     from ave_tf.evaluation import report
@@ -176,7 +195,6 @@ def main(argv):
         fail(str(e))
     if not selected:
         fail(f"--only={FLAGS.only!r} matches no configuration")
-    results: dict = {}
     total = len(selected) * len(seeds)
     done = 0
     for experiment in selected:
@@ -187,7 +205,6 @@ def main(argv):
             except Exception as e:  # noqa: BLE001 - report the failing configuration and go on
                 print(f"[{experiment.name} seed {seed}] FAILED: {type(e).__name__}: {e}")
                 continue
-            results.setdefault(experiment.name, []).append(result)
             log_hparams(FLAGS.output_dir, experiment, seed, result)
             done += 1
             shown = {
@@ -196,10 +213,9 @@ def main(argv):
                 if result.get(k) is not None
             }
             print(f"[{done}/{total}] {experiment.name} seed {seed}: {shown}", flush=True)
-            write_text_atomic(
-                os.path.join(FLAGS.output_dir, "experiments.md"), render_report(results)
-            )
-    print(render_report(results))
+            report = render_report(finished_results(FLAGS.output_dir))
+            write_text_atomic(os.path.join(FLAGS.output_dir, "experiments.md"), report)
+    print(render_report(finished_results(FLAGS.output_dir)))
     if done < total:
         fail(f"{total - done} of {total} runs failed (see above)")
 
