@@ -121,7 +121,7 @@ def main(argv):
 
 def run():
     define_flags()
-    run_main(main)
+    run_main(main, default_verbosity=0)  # a server logs what it loads and serves
 
 
 if __name__ == "__main__":

@@ -21,17 +21,24 @@ def require_flags(*names: str) -> None:
             fail(f"--{name} is required")
 
 
-def parse_flags(argv: list[str]) -> list[str]:
-    """absl flag parser for app.run(flags_parser=...): a bad flag is a one-line error, exit 1."""
+def parse_flags(argv: list[str], default_verbosity: int = -1) -> list[str]:
+    """absl flag parser for app.run(flags_parser=...): a bad flag is a one-line error, exit 1.
+
+    Unless --verbosity is given, absl logging shows warnings and errors only (-1): TensorFlow
+    logs checkpoint and export details at INFO through absl, which buries the binaries' output.
+    """
     try:
-        return flags.FLAGS(argv)
+        remaining = flags.FLAGS(argv)
     except flags.Error as e:
         fail(f"{e} (see --helpfull)")
-    return []
+        return []
+    if not flags.FLAGS["verbosity"].present:
+        flags.FLAGS.verbosity = default_verbosity
+    return remaining
 
 
-def run_main(main) -> None:
-    """app.run with one-line flag errors."""
+def run_main(main, default_verbosity: int = -1) -> None:
+    """app.run with one-line flag errors; `default_verbosity` 0 keeps absl INFO logs (servers)."""
     from absl import app
 
-    app.run(main, flags_parser=parse_flags)
+    app.run(main, flags_parser=lambda argv: parse_flags(argv, default_verbosity))
