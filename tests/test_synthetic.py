@@ -151,7 +151,7 @@ def test_sounding_object_covers_a_few_cells_and_moves():
     for _ in range(20):
         track = sv.object_track(rng, 10, SyntheticConfig().object_radius)
         cells = (track > 0).sum(1)
-        assert (cells >= 1).all() and (cells <= 25).all() and cells.mean() < 15
+        assert (cells >= 1).all() and (cells <= 13).all() and cells.mean() < 10
         centroids = (track @ np.stack([sv._CELL_Y, sv._CELL_X], 1)) / track.sum(1, keepdims=True)
         assert np.abs(np.diff(centroids, axis=0)).sum() > 0.5
 
@@ -179,7 +179,7 @@ def test_confusions_differ_by_family(generator, annotations):
             plan = generator.annotated(row).plan
             confused[family][0] += plan.audio_mix.argmax() != c
             confused[family][1] += plan.visual_mix.argmax() != c
-    assert confused["vehicles"][0] > 2 * confused["vehicles"][1]
+    assert confused["vehicles"][0] > 1.5 * confused["vehicles"][1]
     assert confused["strings"][1] > 2 * confused["strings"][0]
 
 

@@ -29,6 +29,8 @@ class SyntheticConfig:
         the remaining stretches have neither.
       distractor_prob: a silent object of another class is visible for part of the video.
       interference_prob: an off-screen sound of another class is mixed into the audio.
+      shared_confusion_prob: the video's sound and look are confusable with the same other
+        class (otherwise each modality has its own confuser), so fusion cannot always help.
       object_radius: range of the sounding object's radius in grid cells (a few of 49 cells).
       scene_context: how much the scene (every cell) tells about the class family.
     """
@@ -40,8 +42,9 @@ class SyntheticConfig:
     audio_offset_prob: float = 0.15
     audible_only_prob: float = 0.35
     visible_only_prob: float = 0.35
-    distractor_prob: float = 0.3
+    distractor_prob: float = 0.2
     interference_prob: float = 0.25
+    shared_confusion_prob: float = 0.3
     object_radius: tuple = (0.5, 1.0)
     scene_context: float = 0.3
 
@@ -61,6 +64,7 @@ class SyntheticConfig:
             "visible_only_prob",
             "distractor_prob",
             "interference_prob",
+            "shared_confusion_prob",
         ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:

@@ -66,13 +66,15 @@ def split_plan(config: SyntheticConfig) -> dict[str, list[int]]:
     return {split: plan[split] for split in schema.ALL_SPLITS}
 
 
-# One generator per worker process (built once by the pool initializer).
+# One generator and annotation table per worker process (built by the pool initializer).
 _worker_generator: SyntheticGenerator | None = None
+_worker_annotations: list | None = None
 
 
 def _init_worker(config: SyntheticConfig) -> None:
-    global _worker_generator
+    global _worker_generator, _worker_annotations
     _worker_generator = SyntheticGenerator(config)
+    _worker_annotations = ave_metadata.read_annotations()
 
 
 def _encode_job(job: tuple[str, int]) -> tuple[bytes, int]:
@@ -81,7 +83,7 @@ def _encode_job(job: tuple[str, int]) -> tuple[bytes, int]:
     if split == schema.NOISY_SPLIT:
         video = generator.background(index)
     else:
-        video = generator.annotated(ave_metadata.read_annotations()[index])
+        video = generator.annotated(_worker_annotations[index])
     return video.encode(generator.config.visual_dtype), len(video.labels)
 
 

@@ -10,7 +10,8 @@ segment. The sounding object covers a few of the 49 cells and moves.
 Features are built in a pre-activation space and passed through a ReLU, like the real VGGish
 embeddings and VGG-19 pool5 maps (non-negative, sparse, long-tailed). Class evidence and clutter
 live in the same subspace (mixtures of class prototypes), so clutter confuses; a video's sound
-and look are mixtures of its class with a confuser chosen within the class family.
+and look are mixtures of its class with a confuser chosen within the class family, per modality
+(and now and then the same confuser for both, which fusion cannot resolve).
 """
 
 import dataclasses
@@ -30,6 +31,8 @@ _CELL_Y, _CELL_X = np.meshgrid(np.arange(_GRID), np.arange(_GRID), indexing="ij"
 _CELL_Y, _CELL_X = _CELL_Y.reshape(-1), _CELL_X.reshape(-1)
 # Cells weighted below this are not part of an object.
 _MIN_OBJECT_WEIGHT = 0.15
+# Share of confusers drawn from any class instead of the class's own family.
+_CROSS_FAMILY_CONFUSION = 0.15
 
 
 @dataclasses.dataclass
@@ -41,7 +44,8 @@ class VideoPlan:
       states: NEITHER / AUDIBLE_ONLY / VISIBLE_ONLY / EVENT per segment, on the visual timeline.
       sound_level: loudness of the class sound per segment, after the audio offset (0 = silent).
       object_visible: whether the class object is in view.
-      audio_mix / visual_mix: [28] how the video's sound / object mixes class prototypes.
+      audio_mix / visual_mix: [28] how the video's sound / object mixes class prototypes: its
+        class and one confuser per modality (sometimes the same for both).
       audio_offset: -1, 0 or +1: the audio track is this many segments late.
       distractor_class: a silent object of this class is in view where `distractor_visible`
         (-1: none).
@@ -63,18 +67,20 @@ class VideoPlan:
     scene_family: int
 
 
-def _confused_mix(
-    rng: np.random.Generator, class_index: int, members: tuple, confusion: float
-) -> np.ndarray:
-    """[28] weights: own class plus a confuser from the family (or any class, rarely).
-
-    The confuser's weight is uniform in [0, w_max] with P(w > 0.5) = `confusion`.
-    """
-    mix = np.zeros([schema.NUM_EVENT_CLASSES])
+def _confuser(rng: np.random.Generator, class_index: int, members: tuple) -> int:
+    """Another class of the family (or, rarely, any other class)."""
     others = [c for c in members if c != class_index]
-    if not others or rng.random() < 0.15:
+    if not others or rng.random() < _CROSS_FAMILY_CONFUSION:
         others = [c for c in range(schema.NUM_EVENT_CLASSES) if c != class_index]
-    confuser = others[rng.integers(len(others))]
+    return int(others[rng.integers(len(others))])
+
+
+def _confused_mix(
+    rng: np.random.Generator, class_index: int, confuser: int, confusion: float
+) -> np.ndarray:
+    """[28] weights: own class plus `confuser`, whose weight is uniform in [0, w_max] with
+    P(weight > 0.5) = `confusion` (the confuser then dominates)."""
+    mix = np.zeros([schema.NUM_EVENT_CLASSES])
     w_max = 0.5 / max(1.0 - confusion, 1e-3)
     weight = min(rng.uniform(0.0, w_max), 0.95)
     mix[class_index] = 1.0 - weight
@@ -145,8 +151,12 @@ def plan_video(
     object_visible = (states == EVENT) | (states == VISIBLE_ONLY)
 
     members = traits.classes
-    audio_mix = _confused_mix(rng, class_index, members, traits.audio_confusion)
-    visual_mix = _confused_mix(rng, class_index, members, traits.visual_confusion)
+    audio_confuser = _confuser(rng, class_index, members)
+    visual_confuser = _confuser(rng, class_index, members)
+    if rng.random() < config.shared_confusion_prob:
+        visual_confuser = audio_confuser  # both modalities point to the same wrong class
+    audio_mix = _confused_mix(rng, class_index, audio_confuser, traits.audio_confusion)
+    visual_mix = _confused_mix(rng, class_index, visual_confuser, traits.visual_confusion)
 
     distractor_class, distractor_visible = _distractor(rng, config, class_index, num_segments)
     interference_class, interference_level = _interference(rng, config, class_index)
@@ -243,9 +253,10 @@ def object_track(rng: np.random.Generator, num_segments: int, radius_range: tupl
 _AUDIO_VIDEO_NOISE = 0.2
 _AUDIO_SEGMENT_NOISE = 0.25
 _AUDIO_CLUTTER = 0.3
+_AUDIO_POWER = 1.2
 _VISUAL_CELL_NOISE = 0.3
 _VISUAL_SEGMENT_NOISE = 0.3
-_VISUAL_CLUTTER = 0.18
+_VISUAL_CLUTTER = 0.08
 _OBJECT_GAIN = 2.5
 _DISTRACTOR_GAIN = 2.0
 
@@ -277,7 +288,8 @@ def render_audio(world: SyntheticWorld, plan: VideoPlan, rng: np.random.Generato
     if plan.interference_class >= 0:
         mix[:, plan.interference_class] += plan.interference_level
     pre = pre + mix.astype(np.float32) @ world.audio_prototypes
-    return (world.audio_scale * np.maximum(pre, 0.0)).astype(np.float32)
+    # ReLU, then a mild power for the long tail of real embeddings (99th percentile 6x median).
+    return (world.audio_scale * np.maximum(pre, 0.0) ** _AUDIO_POWER).astype(np.float32)
 
 
 def render_visual(

@@ -37,17 +37,17 @@ class Family:
 
 FAMILIES = (
     # Man, woman, baby: voices differ, faces look alike at 7x7.
-    Family("human", (1, 5, 19), 0.25, 0.50, 1.1, 0.7),
+    Family("human", (1, 5, 19), 0.22, 0.60, 1.1, 0.7),
     # Dog, goat, cat, horse, rodents: small furry things, often far away or quiet.
-    Family("animals", (2, 18, 22, 23, 25), 0.35, 0.45, 0.8, 0.7),
+    Family("animals", (2, 18, 22, 23, 25), 0.32, 0.55, 0.8, 0.7),
     # Airplane, race car, helicopter, truck, motorcycle, train, bus: engine noise, distinct shapes.
-    Family("vehicles", (3, 4, 6, 11, 13, 15, 20), 0.50, 0.15, 0.6, 1.1),
+    Family("vehicles", (3, 4, 6, 11, 13, 15, 20), 0.47, 0.25, 0.6, 1.1),
     # Violin, ukulele, guitar, banjo, mandolin: distinct timbre, similar-looking instruments.
-    Family("strings", (7, 9, 14, 17, 27), 0.12, 0.50, 1.1, 0.8),
+    Family("strings", (7, 9, 14, 17, 27), 0.10, 0.60, 1.1, 0.8),
     # Flute, shofar, accordion.
-    Family("winds", (8, 12, 26), 0.15, 0.40, 1.1, 0.8),
+    Family("winds", (8, 12, 26), 0.12, 0.50, 1.1, 0.8),
     # Church bell, frying, clock, chainsaw, toilet flush: distinctive in both modalities.
-    Family("household", (0, 10, 16, 21, 24), 0.08, 0.12, 1.0, 1.0),
+    Family("household", (0, 10, 16, 21, 24), 0.06, 0.22, 1.0, 1.0),
 )
 
 # Share of a prototype common to the family (the rest is class specific).
@@ -124,7 +124,7 @@ def _audio_thresholds(rng: np.random.Generator, spread: float) -> np.ndarray:
 
 # Typical spread of the audio pre-activations (sets the ReLU thresholds) and the mean visual
 # pre-activation threshold.
-_AUDIO_SPREAD = 1.1
+_AUDIO_SPREAD = 0.85
 _VISUAL_BIAS = -0.5
 
 
@@ -135,7 +135,7 @@ def build_world(seed: int) -> SyntheticWorld:
     visual_prototypes = _family_prototypes(rng, _VISUAL_LATENT_DIM, _VISUAL_FAMILY_SHARE)
     audio_bias = _audio_thresholds(rng, _AUDIO_SPREAD)
     # Output scales vary per dimension like real embeddings (median non-zero value ~0.25).
-    audio_scale = 0.22 * np.exp(0.3 * rng.standard_normal(schema.AUDIO_DIM))
+    audio_scale = 0.41 * np.exp(0.3 * rng.standard_normal(schema.AUDIO_DIM))
     visual_bias = _VISUAL_BIAS + 0.5 * rng.standard_normal(schema.VISUAL_CHANNELS)
     visual_scale = 2.0 * np.exp(0.4 * rng.standard_normal(schema.VISUAL_CHANNELS))
     scene_prototypes = rng.standard_normal([len(FAMILIES), schema.VISUAL_CHANNELS])
