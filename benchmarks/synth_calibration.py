@@ -1,13 +1,29 @@
-"""Calibration check of the synthetic dataset with small proxy models (plain Keras).
+r"""Calibration check of the synthetic dataset with small proxy models (plain Keras).
 
-Trains per-segment sequence models on audio only (A), globally average-pooled visual (V),
-audio-guided attention-pooled visual (V-att), and both modalities (A+V, A+V-att), then prints
-test segment accuracies. The generator is calibrated so that, as in the paper's Table 1,
-A and V are clearly below A+V, V-att beats V, and nothing reaches 100%.
+Trains per-segment sequence models (Dense + BiLSTM) on audio only (A), globally
+average-pooled visual (V), audio-guided attention-pooled visual (V-att), and both modalities
+(A+V, A+V-att), then prints test segment accuracies. The generator is calibrated so that, as in
+the paper's Table 1, A and V are clearly below A+V, V-att beats V, and nothing reaches 100%.
 
 Usage:
   python benchmarks/synth_calibration.py                       # generates in memory
   python benchmarks/synth_calibration.py --data_dir=tfrecords/ave_synthetic  # reads shards
+
+Measured (generator version 1, seed 0, 835 train videos = the default fraction, 20 epochs,
+2 shared CPU cores, ~9 minutes), test segment accuracy (%):
+
+  | command                               | test videos | A    | V    | V-att | A+V  | A+V-att |
+  |---------------------------------------|-------------|------|------|-------|------|---------|
+  | synth_calibration.py (test_fraction 1) | 402        | 57.9 | 51.8 | 63.1  | 75.6 | 78.2    |
+  | paper, Table 1 (real features)         | 402        | 59.5 | 55.3 | 58.6  | 71.4 | 72.7    |
+
+The real models (ave_tf.models, concat late fusion, unidirectional LSTM 128, 20 epochs, seed 0),
+trained on `ave_synth --output_dir=DIR` (defaults) with
+  python -m ave_tf.experiments.run_paper_tables --data_dir=DIR --output_dir=OUT \
+      --tables=table1 --only='^(A|V|V-att|A\+V|A\+V-att)$' --seeds=0 --epochs=20
+give on its 95 test videos: A 57.2, V 55.1, V-att 64.4, A+V 74.7, A+V-att 77.9.
+Attention gains more here than in the paper (audio-guided pooling also tells V-att when the
+sound is on, which resolves the audible-only and visible-only backgrounds).
 """
 
 import json
