@@ -33,6 +33,10 @@ def main() -> None:
     parser.add_argument("--fusion", default="dmrn")
     parser.add_argument("--attention", type=int, default=1)
     parser.add_argument("--cache", default="")
+    parser.add_argument(
+        "--allocator", choices=["bfc", "default"], default="bfc",
+        help="TensorFlow CPU allocator: bfc (what the binaries use) or TF's default",
+    )  # fmt: skip
     args = parser.parse_args()
 
     if not os.path.exists(os.path.join(args.data_dir, "dataset.json")):
@@ -45,7 +49,8 @@ def main() -> None:
         )  # fmt: skip
         print(f"generated in {time.time() - start:.0f}s", flush=True)
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ["TF_CPU_ALLOCATOR_USE_BFC"] = "true" if args.allocator == "bfc" else "false"
+    import ave_tf.bin  # noqa: F401  (the binaries' process settings, before TensorFlow loads)
     from ave_tf.models.config import ModelConfig
     from ave_tf.training.localization_task import LocalizationTask
     from ave_tf.training.train_config import TrainConfig
@@ -69,12 +74,15 @@ def main() -> None:
           run_config)  # fmt: skip
     with open(os.path.join(model_dir, "metrics.jsonl")) as f:
         epochs = [json.loads(line) for line in f]
-    print(f"cpu count: {os.cpu_count()}, load average: {os.getloadavg()}")
-    print("epoch  seconds  videos/s  val_accuracy")
+    print(
+        f"cpu count: {os.cpu_count()}, load average: {os.getloadavg()}, allocator: {args.allocator}"
+    )
+    print("epoch  seconds  input_wait_s  videos/s  val_accuracy")
     for record in epochs:
         train_metrics = record["train"]
         print(
             f"{record['epoch']:5d}  {train_metrics['seconds']:7.1f}  "
+            f"{train_metrics['input_wait_seconds']:12.1f}  "
             f"{train_metrics['videos_per_second']:8.1f}  {record['val']['accuracy']:.4f}"
         )
     steady = epochs[1:] or epochs  # the first epoch includes tracing

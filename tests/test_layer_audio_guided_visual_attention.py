@@ -58,3 +58,23 @@ def test_audio_changes_the_map_and_full_size_runs():
     attended, second = layer(rng.uniform(size=(1, 2, 128)).astype("float32"), visual)
     assert attended.shape == (1, 2, 512) and second.shape == (1, 2, 49)
     assert not np.allclose(np.asarray(first), np.asarray(second))
+
+
+def test_kernel_gradient_of_the_fast_matmul_matches_autodiff():
+    import tensorflow as tf
+
+    from ave_tf.layers._guided_spatial_attention import _tall_narrow_matmul
+
+    rng = np.random.default_rng(3)
+    x = tf.constant(rng.normal(size=(37, 16)).astype("float32"))
+    kernel = tf.constant(rng.normal(size=(16, 5)).astype("float32"))
+    upstream = tf.constant(rng.normal(size=(37, 5)).astype("float32"))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([x, kernel])
+        fast = tf.reduce_sum(_tall_narrow_matmul(x, kernel) * upstream)
+        plain = tf.reduce_sum(tf.matmul(x, kernel) * upstream)
+    np.testing.assert_allclose(fast, plain, rtol=1e-6)
+    for fast_grad, plain_grad in zip(
+        tape.gradient(fast, [x, kernel]), tape.gradient(plain, [x, kernel]), strict=True
+    ):
+        np.testing.assert_allclose(fast_grad, plain_grad, rtol=1e-5, atol=1e-5)

@@ -65,13 +65,27 @@ def parse_batch(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
     batch = tf.shape(audio)[0]
     time = tf.shape(audio)[1]
 
-    # Each record stores one of the two visual encodings; the other parses as zeros.
-    visual32 = _pad_time(sequence[schema.VISUAL_KEY], time)
-    # DecodePaddedRaw has no float16 kernel: decode the bits as uint16, then bitcast.
-    bits = tf.io.decode_raw(
-        sequence[schema.VISUAL_F16_KEY], tf.uint16, fixed_length=schema.VISUAL_DIM * 2
+    # Each record stores one of the two visual encodings; the other parses as an empty or
+    # all-zero tensor. Batches of one encoding (the usual case) skip the other one's pad and
+    # the sum: three fewer passes over the batch's 64 MB of visual maps.
+    visual32 = sequence[schema.VISUAL_KEY]
+    visual16_bytes = sequence[schema.VISUAL_F16_KEY]
+
+    def dense32():
+        return _pad_time(visual32, time)
+
+    def decode16():
+        # DecodePaddedRaw has no float16 kernel: decode the bits as uint16, then bitcast.
+        bits = tf.io.decode_raw(visual16_bytes, tf.uint16, fixed_length=schema.VISUAL_DIM * 2)
+        return _pad_time(tf.cast(tf.bitcast(bits, tf.float16), tf.float32), time)
+
+    has16 = tf.size(visual16_bytes) > 0
+    has32 = tf.size(visual32) > 0
+    visual = tf.cond(
+        has16,
+        lambda: tf.cond(has32, lambda: dense32() + decode16(), decode16),
+        dense32,
     )
-    visual16 = _pad_time(tf.cast(tf.bitcast(bits, tf.float16), tf.float32), time)
     visual_lengths = tf.cast(
         tf.maximum(lengths[schema.VISUAL_KEY], lengths[schema.VISUAL_F16_KEY]), tf.int32
     )
@@ -81,7 +95,7 @@ def parse_batch(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
         summarize=8,
     )
     with tf.control_dependencies([check]):
-        visual = tf.reshape(visual32 + visual16, [batch, time, *schema.VISUAL_SHAPE])
+        visual = tf.reshape(visual, [batch, time, *schema.VISUAL_SHAPE])
 
     labels = tf.cast(_pad_time(sequence[schema.LABEL_KEY][..., None], time)[..., 0], tf.int32)
     label_lengths = tf.cast(lengths[schema.LABEL_KEY], tf.int32)

@@ -28,6 +28,32 @@ class Experiment:
     task: str
     model: dict
 
+    def ave_train_flags(self) -> list[str]:
+        """The `ave_train` flags that build this configuration (the runner's command line)."""
+        flags = [f"--task={self.task}"]
+        if self.task == "cross_modal":
+            return flags + [f"--cross_modal_method={self.model['method']}"]
+        model = self.model
+        unknown = set(model) - {
+            "task",
+            "modality",
+            "attention",
+            "fusion",
+            "fusion_stage",
+            "temporal",
+        }
+        if unknown:
+            raise ValueError(f"{self.name}: no ave_train flag for {sorted(unknown)}")
+        flags += [
+            f"--modality={model['modality']}",
+            "--attention" if model["attention"] else "--noattention",
+            f"--fusion={model['fusion']}",
+            f"--fusion_stage={model['fusion_stage']}",
+        ]
+        if "temporal" in model:
+            flags.append(f"--temporal={model['temporal']}")
+        return flags
+
 
 def _localization(name, table, task, modality, attention, fusion="concat", stage="late", **extra):
     model = dict(

@@ -77,6 +77,7 @@ def run_one(experiment, seed: int, run_dir: str) -> dict:
         "train": train_config.to_dict(),
         "data": {"data_dir": FLAGS.data_dir},
     }
+    _write_commands(experiment, seed, run_dir)
     started = time.time()
     trained = train(
         make_task(train_config, model_config, FLAGS.data_dir),
@@ -101,6 +102,27 @@ def run_one(experiment, seed: int, run_dir: str) -> dict:
     write_eval_json(result_path, result, {"name": experiment.name, "seed": seed})
     with open(result_path, encoding="utf-8") as f:
         return json.load(f)
+
+
+def _write_commands(experiment, seed: int, run_dir: str) -> None:
+    """run_dir/commands.txt: the same run through the binaries, for reproducing one cell."""
+    from ave_tf.utils.atomic_files import write_text_atomic
+
+    train_flags = [
+        f"--data_dir={FLAGS.data_dir}", f"--model_dir={run_dir}", *experiment.ave_train_flags(),
+        f"--epochs={FLAGS.epochs}", f"--batch_size={FLAGS.batch_size}",
+        f"--learning_rate={FLAGS.learning_rate}", f"--seed={seed}", "--log_attention_videos=0",
+    ]  # fmt: skip
+    eval_flags = [
+        f"--model_dir={run_dir}",
+        f"--data_dir={FLAGS.data_dir}",
+        f"--split={FLAGS.split}",
+    ]
+    os.makedirs(run_dir, exist_ok=True)
+    write_text_atomic(
+        os.path.join(run_dir, "commands.txt"),
+        "ave_train " + " ".join(train_flags) + "\nave_eval " + " ".join(eval_flags) + "\n",
+    )
 
 
 def log_hparams(output_dir: str, experiment, seed: int, result: dict) -> None:

@@ -4,6 +4,25 @@ import keras
 from keras import ops
 
 
+@ops.custom_gradient
+def _tall_narrow_matmul(x, kernel):
+    """`x @ kernel` for a tall `x` [rows, d] and a narrow `kernel` [d, k].
+
+    Same values and gradients as `ops.matmul`; only the kernel gradient is computed as
+    `(dy^T x)^T` instead of the default `x^T dy`, which TensorFlow's CPU kernels run 2.4x slower
+    for this shape (31360 x 512 by 31360 x 49 in a batch of 64 videos).
+    """
+
+    def grad(*args, upstream=None):
+        if upstream is None:
+            (upstream,) = args
+        x_grad = ops.matmul(upstream, ops.transpose(kernel))
+        kernel_grad = ops.transpose(ops.matmul(ops.transpose(upstream), x))
+        return x_grad, kernel_grad
+
+    return ops.matmul(x, kernel), grad
+
+
 class GuidedSpatialAttentionBase(keras.layers.Layer):
     """Base of the guided spatial attention layers (not registered, not used directly).
 
@@ -60,7 +79,10 @@ class GuidedSpatialAttentionBase(keras.layers.Layer):
         # The projections run on a 2-D [rows, channels] matrix: one MatMul(+bias+ReLU) kernel
         # instead of a broadcast batched matmul (1.7x faster fwd+bwd on CPU for this shape).
         flat_cells = ops.reshape(grid, (-1, self._channels))
-        cell_hidden = self.cell_hidden(self.cell_projection(flat_cells))
+        projected = self.cell_projection(flat_cells)
+        cell_hidden = _tall_narrow_matmul(
+            projected, ops.cast(self.cell_hidden.kernel, projected.dtype)
+        )
         cell_hidden = ops.reshape(cell_hidden, leading + (self._num_cells, self.hidden_dim))
         guide_hidden = self.guide_hidden(self.guide_projection(guide))  # [..., k]
         hidden = ops.tanh(cell_hidden + ops.expand_dims(guide_hidden, -2))

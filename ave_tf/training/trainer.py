@@ -150,7 +150,16 @@ def _train(task, cfg: TrainConfig, data_dir, model_dir, info, resumed, val_split
         progbar = keras.utils.Progbar(steps, verbose=1 if cfg.verbose else 0)
         loss_sum = correct = count = 0.0
         epoch_start = time.time()
-        for step, batch in enumerate(distributed):
+        # Time spent waiting for the input pipeline (0 when it keeps up with the steps).
+        input_wait, steps_run = 0.0, 0
+        batches = iter(distributed)
+        for step in range(steps):
+            wait_start = time.time()
+            batch = next(batches, None)
+            input_wait += time.time() - wait_start
+            if batch is None:
+                break
+            steps_run += 1
             loss, batch_correct, batch_count = (float(x) for x in train_step(batch))
             if not math.isfinite(loss):
                 raise TrainingError(
@@ -163,10 +172,11 @@ def _train(task, cfg: TrainConfig, data_dir, model_dir, info, resumed, val_split
             progbar.update(step + 1, [("loss", loss), ("acc", batch_correct / max(batch_count, 1))])
         epoch_seconds = time.time() - epoch_start
         train_metrics = {
-            "loss": loss_sum / max(step + 1, 1),
+            "loss": loss_sum / max(steps_run, 1),
             "accuracy": correct / max(count, 1.0),
             "learning_rate": learning_rate,
             "seconds": epoch_seconds,
+            "input_wait_seconds": input_wait,
             "videos_per_second": min(steps * cfg.batch_size, train_videos) / epoch_seconds,
         }
 
