@@ -7,6 +7,7 @@ run resumes from its last checkpoint and, with the same seed, continues exactly 
 never stopped: the data order of epoch e depends only on (seed, e).
 """
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import math
@@ -120,30 +121,38 @@ def _train(task, cfg: TrainConfig, data_dir, model_dir, info, resumed, val_split
     val_config = pipeline.InputConfig(
         batch_size=cfg.batch_size, deterministic=True, skip_corrupt=cfg.skip_corrupt
     )
-    val_files = pipeline.list_shards(data_dir, val_split)
+    val_dataset = pipeline.batched_features(
+        pipeline.records_dataset(
+            pipeline.list_shards(data_dir, val_split), val_config, info.compression
+        ),
+        val_config,
+    )
+    # A cache belongs to one dataset object: build the cached records once, reshuffle on top.
+    cached_records = None
+    if cfg.cache:
+        cached_records = pipeline.records_dataset(
+            train_files, _train_input_config(cfg, 0), info.compression
+        )
+
+    def epoch_batches(epoch):
+        input_config = _train_input_config(cfg, epoch)
+        records = cached_records
+        if records is None:
+            records = pipeline.records_dataset(train_files, input_config, info.compression)
+        dataset = pipeline.batched_features(records, input_config)
+        dataset = dataset.map(task.select, num_parallel_calls=tf.data.AUTOTUNE).take(steps)
+        return _EpochInput(strategy.experimental_distribute_dataset(dataset))
 
     train_step = _make_train_step(task, model, optimizer, strategy)
     logger = tensorboard_logging.TrainLogger(model_dir)
     start = time.time()
     last_metrics: dict = {}
     first_epoch = int(epoch_var.numpy())
+    next_input = epoch_batches(first_epoch) if first_epoch < cfg.epochs else None
     for epoch in range(first_epoch, cfg.epochs):
         learning_rate = cfg.learning_rate_at(epoch)
         optimizer.learning_rate.assign(learning_rate)
-        input_config = pipeline.InputConfig(
-            batch_size=cfg.batch_size,
-            shuffle=True,
-            shuffle_buffer=cfg.shuffle_buffer,
-            seed=_epoch_seed(cfg.seed, epoch),
-            cache=cfg.cache,
-            deterministic=cfg.deterministic,
-            skip_corrupt=cfg.skip_corrupt,
-        )
-        dataset = pipeline.batched_features(
-            pipeline.records_dataset(train_files, input_config, info.compression), input_config
-        ).map(task.select, num_parallel_calls=tf.data.AUTOTUNE)
-        dataset = dataset.take(steps)
-        distributed = strategy.experimental_distribute_dataset(dataset)
+        batches, next_input = next_input, None
 
         if cfg.verbose:
             print(f"Epoch {epoch + 1}/{cfg.epochs}")
@@ -152,10 +161,9 @@ def _train(task, cfg: TrainConfig, data_dir, model_dir, info, resumed, val_split
         epoch_start = time.time()
         # Time spent waiting for the input pipeline (0 when it keeps up with the steps).
         input_wait, steps_run = 0.0, 0
-        batches = iter(distributed)
         for step in range(steps):
             wait_start = time.time()
-            batch = next(batches, None)
+            batch = batches.next()
             input_wait += time.time() - wait_start
             if batch is None:
                 break
@@ -171,6 +179,9 @@ def _train(task, cfg: TrainConfig, data_dir, model_dir, info, resumed, val_split
             count += batch_count
             progbar.update(step + 1, [("loss", loss), ("acc", batch_correct / max(batch_count, 1))])
         epoch_seconds = time.time() - epoch_start
+        del batches
+        if epoch + 1 < cfg.epochs:  # its shuffle buffer fills while this epoch is validated
+            next_input = epoch_batches(epoch + 1)
         train_metrics = {
             "loss": loss_sum / max(steps_run, 1),
             "accuracy": correct / max(count, 1.0),
@@ -180,9 +191,6 @@ def _train(task, cfg: TrainConfig, data_dir, model_dir, info, resumed, val_split
             "videos_per_second": min(steps * cfg.batch_size, train_videos) / epoch_seconds,
         }
 
-        val_dataset = pipeline.batched_features(
-            pipeline.records_dataset(val_files, val_config, info.compression), val_config
-        )
         val_metrics, sample = task.validate(
             model, val_dataset, keep_attention=cfg.log_attention_videos
         )
@@ -214,6 +222,40 @@ def _train(task, cfg: TrainConfig, data_dir, model_dir, info, resumed, val_split
         last_metrics=last_metrics,
         seconds=time.time() - start,
     )
+
+
+def _train_input_config(cfg: TrainConfig, epoch: int) -> pipeline.InputConfig:
+    return pipeline.InputConfig(
+        batch_size=cfg.batch_size,
+        shuffle=True,
+        shuffle_buffer=cfg.shuffle_buffer,
+        seed=_epoch_seed(cfg.seed, epoch),
+        cache=cfg.cache,
+        deterministic=cfg.deterministic,
+        skip_corrupt=cfg.skip_corrupt,
+    )
+
+
+class _EpochInput:
+    """One epoch's batches, the first one fetched by a background thread from creation on.
+
+    Filling the shuffle buffer (hundreds of MB) then overlaps the previous epoch's validation
+    and checkpoint instead of stalling the first step. Errors (e.g. a corrupt shard) are
+    raised by `next()` in the caller's thread, as a plain iterator would.
+    """
+
+    def __init__(self, dataset):
+        self._iterator = iter(dataset)
+        executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="first-batch")
+        self._first = executor.submit(next, self._iterator, None)
+        executor.shutdown(wait=False)
+
+    def next(self):
+        """The next batch, or None at the end of the epoch."""
+        if self._first is not None:
+            first, self._first = self._first, None
+            return first.result()
+        return next(self._iterator, None)
 
 
 def _scalars(metrics: dict) -> dict:
