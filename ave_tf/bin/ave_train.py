@@ -31,6 +31,9 @@ def define_flags() -> None:
     flags.DEFINE_boolean("bidirectional", False, "Shorthand for --temporal=bilstm.")
     flags.DEFINE_integer("hidden_size", 128, "LSTM hidden size (the paper: 128).")
     flags.DEFINE_integer("dmrn_blocks", 1, "Stacked DMRN/MRN residual blocks.")
+    flags.DEFINE_integer(
+        "attention_dim", 512, "Attention projection size d (eq. 4; 512 in the authors' code)."
+    )
     flags.DEFINE_enum("mil_pooling", "mean", ["mean", "max"], "Weak task: MIL pooling (eq. 7).")
     flags.DEFINE_float("dropout", None, "Dropout rate (default: the model config's).")
     # Model (cross-modal).
@@ -84,6 +87,7 @@ def model_config_from_flags():
             temporal="bilstm" if FLAGS.bidirectional else FLAGS.temporal,
             hidden_size=FLAGS.hidden_size,
             dmrn_blocks=FLAGS.dmrn_blocks,
+            attention_dim=FLAGS.attention_dim,
             mil_pooling=FLAGS.mil_pooling,
         )
         if FLAGS.dropout is not None:
