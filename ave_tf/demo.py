@@ -73,15 +73,45 @@ def _start_server() -> tuple[subprocess.Popen, int]:
     raise AssertionError
 
 
+def stale_synthetic_dataset(data_dir: str, seed: int) -> str | None:
+    """Why an existing ave_synth dataset must be regenerated (older generator, other seed).
+
+    Datasets that ave_synth did not write (converted or extracted ones) are never stale.
+    """
+    from ave_tf.data.synthetic_config import GENERATOR_VERSION
+
+    path = os.path.join(data_dir, "dataset.json")
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            extra = json.load(f).get("extra") or {}
+    except (OSError, ValueError) as e:
+        fail(f"{path}: unreadable: {e}")
+    if extra.get("generator") != "ave_synth":
+        return None
+    version = extra.get("generator_version")
+    if version != GENERATOR_VERSION:
+        return f"made by ave_synth generator version {version}, this is version {GENERATOR_VERSION}"
+    made_with = (extra.get("config") or {}).get("seed")
+    if made_with is not None and made_with != seed:
+        return f"made with --seed={made_with}, the demo asks for --seed={seed}"
+    return None
+
+
 def main(argv):
     del argv
     timings = {}
-    if os.path.exists(os.path.join(FLAGS.data_dir, "dataset.json")):
+    stale = stale_synthetic_dataset(FLAGS.data_dir, FLAGS.seed)
+    if os.path.exists(os.path.join(FLAGS.data_dir, "dataset.json")) and not stale:
         print(f"==> reusing the dataset in {FLAGS.data_dir}")
     else:
+        if stale:
+            print(f"==> {FLAGS.data_dir}: {stale}; rebuilding it")
         timings["synth"] = step(
             "build the embedded default dataset (synthetic features, real AVE labels)",
-            [_script("ave_synth"), f"--output_dir={FLAGS.data_dir}", f"--seed={FLAGS.seed}"],
+            [_script("ave_synth"), f"--output_dir={FLAGS.data_dir}", f"--seed={FLAGS.seed}"]
+            + (["--overwrite"] if stale else []),
         )
     timings["train"] = step(
         "train A+V-att with DMRN late fusion",

@@ -4,6 +4,9 @@ import dataclasses
 
 from ave_tf.data import schema
 
+# Bumped whenever the same seed and settings would produce different features.
+GENERATOR_VERSION = 1
+
 # The release has 178 background-only videos for weakly supervised training.
 NOISY_VIDEOS = 178
 

@@ -14,7 +14,7 @@ from ave_tf.data import ave_metadata, schema
 from ave_tf.data.dataset_info import DatasetInfo
 from ave_tf.data.shard_writer import DEFAULT_SHARD_BYTES, DatasetWriter
 from ave_tf.data.synthetic import SOURCE, SyntheticGenerator
-from ave_tf.data.synthetic_config import NOISY_VIDEOS, SyntheticConfig
+from ave_tf.data.synthetic_config import GENERATOR_VERSION, NOISY_VIDEOS, SyntheticConfig
 from ave_tf.utils.progress import progress
 
 DATASET_NAME = "ave_synthetic"
@@ -28,8 +28,6 @@ DESCRIPTION = (
     "release."
 )
 _SELECT_STREAM = 3
-# Bumped whenever the same seed and settings would produce different features.
-GENERATOR_VERSION = 1
 
 
 def select_rows(order: np.ndarray, split: str, fraction: float, seed: int) -> np.ndarray:
