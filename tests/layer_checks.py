@@ -7,6 +7,10 @@ reloads without build warnings and gives identical outputs; the same layer under
 mixed_bfloat16 policy (float32 variables, outputs close to the float32 layer's with the same
 weights); and one optimizer step that changes every trainable weight of the layer and lowers
 a loss on all its outputs.
+
+The checks run under the TensorFlow backend (the default, see conftest) and under JAX
+(`make test-jax`); only the gradient of the training step is backend-specific
+(`backend_gradients`, `value_and_gradients`).
 """
 
 import warnings
@@ -14,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import keras
 import numpy as np
-import tensorflow as tf  # the tests run on the TensorFlow backend (conftest)
+import pytest
 
 TIME_STEPS = (1, 10, 13)
 BATCH_SIZE = 2
@@ -78,23 +82,74 @@ def _check_saved_model(model, arrays, directory):
         np.testing.assert_array_equal(got, want)
 
 
+def _sum_of_squared_errors(outputs, targets):
+    return sum(
+        keras.ops.mean(keras.ops.square(keras.ops.cast(output, "float32") - target))
+        for output, target in zip(_as_tuple(outputs), targets, strict=True)
+    )
+
+
+def backend_gradients(model, loss_of_outputs, inputs, variables, training=False):
+    """`(loss, gradients of the loss w.r.t. variables)` for `loss_of_outputs(model(inputs))`.
+
+    TensorFlow: a GradientTape around the eager call. JAX: `jax.value_and_grad` of the model's
+    `stateless_call` (the variables must be trainable variables of `model`). Other backends
+    skip the calling test.
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            loss = loss_of_outputs(model(inputs, training=training))
+        return loss, tape.gradient(loss, variables)
+    if backend == "jax":
+        import jax
+
+        trainable = list(model.trainable_variables)
+        non_trainable = [v.value for v in model.non_trainable_variables]
+
+        def loss_of_values(values):
+            outputs, _ = model.stateless_call(values, non_trainable, inputs, training=training)
+            return loss_of_outputs(outputs)
+
+        loss, gradients = jax.jit(jax.value_and_grad(loss_of_values))([v.value for v in trainable])
+        by_variable = {id(v): g for v, g in zip(trainable, gradients, strict=True)}
+        missing = [v.path for v in variables if id(v) not in by_variable]
+        assert not missing, f"not trainable variables of the model: {missing}"
+        return loss, [by_variable[id(v)] for v in variables]
+    pytest.skip(f"no gradient helper for the {backend} backend")
+
+
+def value_and_gradients(fn, args):
+    """`(fn(*args), [d fn / d arg for arg in args])` for a scalar `fn` of numpy arrays."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tensors = [tf.constant(a) for a in args]
+        with tf.GradientTape() as tape:
+            tape.watch(tensors)
+            value = fn(*tensors)
+        return value, tape.gradient(value, tensors)
+    if backend == "jax":
+        import jax
+
+        value, gradients = jax.value_and_grad(fn, argnums=tuple(range(len(args))))(*args)
+        return value, list(gradients)
+    pytest.skip(f"no gradient helper for the {backend} backend")
+
+
 def _check_training_step(layer, model, arrays, rng):
     """One eager Adam step on the mean squared error of every output to random targets."""
     targets = [rng.normal(size=o.shape).astype("float32") for o in _numpy_outputs(model, arrays)]
-
-    def loss_fn():
-        outputs = _as_tuple(model(arrays))
-        return sum(
-            keras.ops.mean(keras.ops.square(keras.ops.cast(output, "float32") - target))
-            for output, target in zip(outputs, targets, strict=True)
-        )
-
+    loss_of_outputs = lambda outputs: _sum_of_squared_errors(outputs, targets)
     before = [keras.ops.convert_to_numpy(w) for w in layer.trainable_weights]
-    with tf.GradientTape() as tape:
-        loss_before = loss_fn()
-    gradients = tape.gradient(loss_before, layer.trainable_weights)
+    loss_before, gradients = backend_gradients(
+        model, loss_of_outputs, arrays, layer.trainable_weights
+    )
     keras.optimizers.Adam(1e-3).apply(gradients, layer.trainable_weights)
-    loss_after = loss_fn()
+    loss_after = loss_of_outputs(model(arrays))
     assert float(loss_after) < float(loss_before), (
         f"loss did not decrease: {float(loss_before)} -> {float(loss_after)}"
     )
