@@ -80,4 +80,4 @@ demo: venv
 	$(VENV)/bin/python -m ave_tf.demo --data_dir=$(DEMO_DATA) --model_dir=$(DEMO_MODEL) --export_base=export/ave
 
 clean:
-	rm -rf $(VENV) $(LATEST_VENV) runs .pytest_cache
+	rm -rf $(VENV) $(LATEST_VENV) $(JAX_VENV) runs .pytest_cache
