@@ -184,21 +184,6 @@ def test_training_steps_lower_the_loss():
     assert losses[-1] < losses[0]
 
 
-@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
-def test_mixed_precision_outputs_stay_float32(policy):
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(policy)
-    try:
-        model = build_localization_model(tiny_config(task="weak", attention=True, fusion="dmrfe"))
-    finally:
-        keras.config.set_dtype_policy(previous)
-    outputs = numpy_outputs(model(model_inputs(2, 10)))
-    for name, value in outputs.items():
-        assert value.dtype == np.float32, name
-        assert np.all(np.isfinite(value)), name
-    np.testing.assert_allclose(outputs["attention"].sum(-1), 1.0, rtol=1e-5)
-
-
 def test_spatial_audio_models():
     """Supplementary section 3.2: A'-att, A'+V, A'+V-co-att on random spatial audio maps."""
     spatial = (3, 2, 16)

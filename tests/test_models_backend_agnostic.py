@@ -95,9 +95,10 @@ def test_localization_model_forward_gradients_and_fit(config):
     assert losses[-1] < losses[0], losses
 
 
-def test_localization_model_under_mixed_bfloat16():
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_outputs_stay_float32(policy):
     previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("mixed_bfloat16")
+    keras.config.set_dtype_policy(policy)
     try:
         model = build_localization_model(tiny_config(task="weak", attention=True, fusion="dmrfe"))
     finally:
