@@ -129,6 +129,7 @@ def test_summary_text():
     }
     assert report.summary_text(result) == (
         "accuracy: 0.7125 over 4020 segments of 402 videos\n"
-        "event vs background: precision=0.5000 recall=- f1=-\n"
+        "mean_class_accuracy: n/a\n"
+        "event vs background: precision=0.5000 recall=n/a f1=n/a\n"
     )
     assert report.summary_text({"a2v": 0.4, "v2a": 0.3}) == "a2v: 0.4000\nv2a: 0.3000\n"

@@ -48,7 +48,15 @@ def define_flags() -> None:
     flags.DEFINE_integer("lr_decay_epochs", 10, "Step schedule: epochs between decays.")
     flags.DEFINE_float("lr_decay_rate", 0.5, "Step schedule: decay factor.")
     flags.DEFINE_integer("seed", 0, "Seeds weights, data order and dropout.")
-    flags.DEFINE_integer("shuffle_buffer", 512, "Records held for shuffling.")
+    flags.DEFINE_integer(
+        "shuffle_buffer", 0, "Records held for shuffling (0: as many as --shuffle_buffer_mb holds)."
+    )
+    flags.DEFINE_integer("shuffle_buffer_mb", 256, "Memory budget of the shuffle buffer (MiB).")
+    flags.DEFINE_integer(
+        "range_records",
+        4,
+        "Training reads shards as ranges of this many records in random order (0: whole shards).",
+    )
     flags.DEFINE_string("cache", "", "'' (stream), 'memory', or a cache file path.")
     flags.DEFINE_boolean("use_noisy", True, "Weak task: add train_noisy background videos.")
     flags.DEFINE_integer("max_steps_per_epoch", 0, "0 = full pass over the training split.")
@@ -110,6 +118,8 @@ def train_config_from_flags():
         lr_decay_rate=FLAGS.lr_decay_rate,
         seed=FLAGS.seed,
         shuffle_buffer=FLAGS.shuffle_buffer,
+        shuffle_buffer_mb=FLAGS.shuffle_buffer_mb,
+        range_records=FLAGS.range_records,
         cache=FLAGS.cache,
         use_noisy=FLAGS.use_noisy,
         max_steps_per_epoch=FLAGS.max_steps_per_epoch,
@@ -137,6 +147,7 @@ def main(argv):
     from ave_tf.training.run_dir import RunDirError
     from ave_tf.training.tasks import make_task
     from ave_tf.training.trainer import TrainingError, train
+    from ave_tf.utils.metric_values import format_metric
 
     try:
         model_config = model_config_from_flags()
@@ -165,7 +176,7 @@ def main(argv):
         fail(describe_data_loss(FLAGS.data_dir, e))
     print(
         f"Trained {result.epochs_run} epoch(s) in {result.seconds:.1f}s; best epoch "
-        f"{result.best_epoch} ({task.selection_metric}={result.best_metric:.4f}); "
+        f"{result.best_epoch} ({task.selection_metric}={format_metric(result.best_metric)}); "
         f"weights: {FLAGS.model_dir}/best.weights.h5"
     )
 

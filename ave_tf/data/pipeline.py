@@ -1,20 +1,28 @@
 """tf.data input pipeline over the shards of a dataset directory.
 
-files (seeded shuffle) -> interleave(TFRecordDataset) -> [cache] -> shuffle -> batch ->
-parse (the one parser, vectorized over the batch) -> prefetch. Memory is bounded by the
-shuffle buffer and prefetch depth, never by the dataset size.
+Evaluation: shards in file order -> interleave(TFRecordDataset) -> batch -> parse -> prefetch.
+Training: ranges of a few consecutive records of every shard, in a seeded random order each
+epoch (`shard_index`), read `cycle_length` at a time -> [cache] -> shuffle buffer -> batch ->
+parse (the one parser, vectorized over the batch) -> prefetch. Reading ranges in random order
+makes the batches close to i.i.d. draws whatever order the records were written in (the AVE
+release lists videos grouped by class); the shuffle buffer is sized from the split's record
+count and a memory budget. Memory is bounded by that budget and the prefetch depth, never by
+the dataset size.
 """
 
 import dataclasses
 import os
 
 import tensorflow as tf
+from absl import logging
 
-from ave_tf.data import parser, schema
+from ave_tf.data import parser, schema, shard_index
 from ave_tf.data.dataset_info import DatasetError, load_dataset_info
 from ave_tf.utils.tfio_compat import ensure_filesystem
 
 AUTOTUNE = tf.data.AUTOTUNE
+# A range read with skip/take needs no read-ahead: headers are skipped by seeking.
+_RANGE_READ_BUFFER = 256 << 10
 
 
 @dataclasses.dataclass
@@ -24,26 +32,32 @@ class InputConfig:
     Attributes:
       batch_size: videos per batch.
       shuffle: shuffle files and records (training); False keeps file order.
-      shuffle_buffer: records held for shuffling (each ~0.5-1 MB).
+      shuffle_buffer: records held for shuffling (each ~0.5-1 MB); 0 = as many as
+        `shuffle_buffer_mb` holds, at most the whole split.
+      shuffle_buffer_mb: memory budget of the automatic shuffle buffer, in MiB.
+      range_records: shuffled reading takes shards in ranges of this many consecutive records,
+        in random order (0 = whole shards, in random order).
       seed: seeds file and record shuffling; None for nondeterministic order.
       repeat: repeat the data forever (step-based training); False = one pass.
       drop_remainder: drop the last, smaller batch.
       cache: "" no cache, "memory" caches serialized records in RAM, else a cache file path.
       deterministic: keep element order reproducible across runs (slightly slower).
       skip_corrupt: skip unreadable records instead of failing (the count is logged).
-      cycle_length: shards read in parallel.
+      cycle_length: shards (or record ranges, when shuffling) read in parallel.
     """
 
     batch_size: int = 32
     shuffle: bool = False
-    shuffle_buffer: int = 256
+    shuffle_buffer: int = 0
+    shuffle_buffer_mb: int = 256
+    range_records: int = 4
     seed: int | None = None
     repeat: bool = False
     drop_remainder: bool = False
     cache: str = ""
     deterministic: bool = True
     skip_corrupt: bool = False
-    cycle_length: int = 4
+    cycle_length: int = 16
 
 
 def split_file_pattern(data_dir: str, split: str) -> str:
@@ -60,25 +74,95 @@ def list_shards(data_dir: str, split: str) -> list[str]:
     return files
 
 
+@dataclasses.dataclass(frozen=True)
+class ShufflePlan:
+    """How a shuffled split is read (logged by the trainer)."""
+
+    records: int
+    shards: int
+    ranges: int
+    range_records: int
+    buffer_records: int
+    buffer_mb: float
+    shard_records: tuple  # per shard, as counted (pass back as `recorded_counts`)
+
+    def describe(self) -> str:
+        reading = (
+            f"{self.ranges} ranges of <= {self.range_records} records in random order"
+            if self.range_records > 0
+            else f"{self.shards} whole shards in random order"
+        )
+        share = self.buffer_records / max(self.records, 1)
+        return (
+            f"{self.records} records in {self.shards} shard(s), read as {reading}; shuffle buffer "
+            f"{self.buffer_records} records (~{self.buffer_mb:.0f} MiB, {share:.0%} of the split)"
+        )
+
+
+def shuffle_buffer_records(config: InputConfig, records: int, record_bytes: float) -> int:
+    """The shuffle buffer: `config.shuffle_buffer`, or what the memory budget holds."""
+    if config.shuffle_buffer > 0:
+        return config.shuffle_buffer
+    budget = config.shuffle_buffer_mb * 2**20
+    fits = int(budget // max(record_bytes, 1.0))
+    # At least a batch, so a batch never waits for the buffer to refill; at most the split.
+    return max(1, min(max(fits, config.batch_size), max(records, 1)))
+
+
+def _shard_counts(files, config, compression, recorded):
+    counts = shard_index.shard_record_counts(files, None if compression else recorded)
+    broken = [c for c in counts if c.error]
+    if broken and not config.skip_corrupt:
+        names = ", ".join(f"{c.path} (after {c.records} records: {c.error})" for c in broken)
+        raise DatasetError(
+            f"corrupt or truncated shard(s): {names}; rerun with --skip_corrupt to skip"
+        )
+    for c in broken:
+        logging.warning("skipping the damaged end of %s: %s", c.path, c.error)
+    return counts
+
+
 def records_dataset(
-    files: list[str], config: InputConfig, compression: str = ""
+    files: list[str],
+    config: InputConfig,
+    compression: str = "",
+    recorded_counts: list | None = None,
 ) -> tf.data.Dataset:
-    """Serialized records of `files`, file order shuffled with the seed when asked."""
+    """Serialized records of `files`: in file order, or shuffled by record ranges.
+
+    Args:
+      files: the shards.
+      config: the reading settings.
+      compression: "" or "GZIP" (compressed shards cannot be skipped into: whole shards are
+        shuffled instead of ranges).
+      recorded_counts: records per shard as dataset.json lists them (None: counted here).
+    """
     if not files:
         raise DatasetError("no input files given")
-    ds = tf.data.Dataset.from_tensor_slices(files)
-    if config.shuffle:
-        ds = ds.shuffle(len(files), seed=config.seed, reshuffle_each_iteration=True)
+    if not config.shuffle:
+        return _stream_in_order(files, config, compression)
+    counts = _shard_counts(files, config, compression, recorded_counts)
+    range_records = 0 if compression else config.range_records
+    paths, starts, sizes = shard_index.record_ranges(counts, range_records)
+    if not paths:
+        raise DatasetError(f"{files[0]}: the shards hold no records")
+    ranges = tf.data.Dataset.from_tensor_slices(
+        (paths, tf.constant(starts, tf.int64), tf.constant(sizes, tf.int64))
+    )
+    ranges = ranges.shuffle(len(paths), seed=config.seed, reshuffle_each_iteration=True)
 
-    def read(path):
-        records = tf.data.TFRecordDataset(path, compression_type=compression, buffer_size=8 << 20)
+    def read(path, start, count):
+        records = tf.data.TFRecordDataset(
+            path, compression_type=compression, buffer_size=_RANGE_READ_BUFFER
+        )
+        records = records.skip(start).take(count)
         if config.skip_corrupt:
             records = records.ignore_errors(log_warning=True)
         return records
 
-    ds = ds.interleave(
+    ds = ranges.interleave(
         read,
-        cycle_length=min(config.cycle_length, len(files)),
+        cycle_length=min(config.cycle_length, len(paths)),
         block_length=1,
         num_parallel_calls=AUTOTUNE,
         deterministic=config.deterministic,
@@ -86,6 +170,46 @@ def records_dataset(
     if config.cache:
         ds = ds.cache("" if config.cache == "memory" else config.cache)
     return ds
+
+
+def _stream_in_order(files, config, compression) -> tf.data.Dataset:
+    def read(path):
+        records = tf.data.TFRecordDataset(path, compression_type=compression, buffer_size=8 << 20)
+        if config.skip_corrupt:
+            records = records.ignore_errors(log_warning=True)
+        return records
+
+    ds = tf.data.Dataset.from_tensor_slices(files).interleave(
+        read,
+        cycle_length=min(config.cycle_length, len(files), 4),
+        block_length=1,
+        num_parallel_calls=AUTOTUNE,
+        deterministic=config.deterministic,
+    )
+    if config.cache:
+        ds = ds.cache("" if config.cache == "memory" else config.cache)
+    return ds
+
+
+def shuffle_plan(
+    files: list[str], config: InputConfig, compression: str = "", recorded_counts=None
+) -> ShufflePlan:
+    """What `records_dataset` + `batched_features` will do for a shuffled split."""
+    counts = _shard_counts(files, config, compression, recorded_counts)
+    records = sum(c.records for c in counts)
+    record_bytes = sum(tf.io.gfile.stat(f).length for f in files) / max(records, 1)
+    range_records = 0 if compression else config.range_records
+    ranges = len(shard_index.record_ranges(counts, range_records)[0])
+    buffer = shuffle_buffer_records(config, records, record_bytes)
+    return ShufflePlan(
+        records=records,
+        shards=len(files),
+        ranges=ranges,
+        range_records=range_records,
+        buffer_records=buffer,
+        buffer_mb=buffer * record_bytes / 2**20,
+        shard_records=tuple(c.records for c in counts),
+    )
 
 
 _PARSE_BATCH = None
@@ -102,11 +226,16 @@ def _traced_parse_batch():
     return _PARSE_BATCH
 
 
-def batched_features(records: tf.data.Dataset, config: InputConfig) -> tf.data.Dataset:
-    """Shuffles, batches and parses serialized records."""
+def batched_features(
+    records: tf.data.Dataset, config: InputConfig, buffer_records: int | None = None
+) -> tf.data.Dataset:
+    """Shuffles (with `buffer_records`, default `config.shuffle_buffer`), batches and parses."""
     ds = records
     if config.shuffle:
-        ds = ds.shuffle(config.shuffle_buffer, seed=config.seed, reshuffle_each_iteration=True)
+        buffer = buffer_records or config.shuffle_buffer
+        if buffer < 1:
+            raise ValueError("a shuffled pipeline needs a shuffle buffer (see shuffle_plan)")
+        ds = ds.shuffle(buffer, seed=config.seed, reshuffle_each_iteration=True)
     if config.repeat:
         ds = ds.repeat()
     ds = ds.batch(config.batch_size, drop_remainder=config.drop_remainder)
@@ -120,13 +249,28 @@ def batched_features(records: tf.data.Dataset, config: InputConfig) -> tf.data.D
     return ds.prefetch(AUTOTUNE)
 
 
+def recorded_shard_counts(info, split: str, files: list[str]) -> list | None:
+    """Records per file of `files` as dataset.json lists them; None when it does not."""
+    entry = info.splits.get(split, {})
+    by_name = dict(zip(entry.get("files", []), entry.get("shard_records", []), strict=False))
+    names = [os.path.basename(f) for f in files]
+    if not by_name or any(name not in by_name for name in names):
+        return None
+    return [int(by_name[name]) for name in names]
+
+
 def make_dataset(data_dir: str, split: str, config: InputConfig) -> tf.data.Dataset:
     """Batches of parsed features (see `parser.parse_batch`) for one split of a dataset dir."""
     info = load_dataset_info(data_dir)
     if split not in schema.ALL_SPLITS and split not in info.splits:
         raise DatasetError(f"unknown split {split!r}; {data_dir} has {sorted(info.splits)}")
     files = list_shards(data_dir, split)
-    return batched_features(records_dataset(files, config, info.compression), config)
+    recorded = recorded_shard_counts(info, split, files)
+    buffer = None
+    if config.shuffle:
+        buffer = shuffle_plan(files, config, info.compression, recorded).buffer_records
+    records = records_dataset(files, config, info.compression, recorded)
+    return batched_features(records, config, buffer)
 
 
 @dataclasses.dataclass

@@ -66,6 +66,7 @@ class _SplitShards:
             options,
         )
         self.paths: list[str] = []
+        self.records: list[int] = []  # per shard: what dataset.json's shard_records lists
         self.writer = None
         self.current_bytes = 0
         self.videos = 0
@@ -76,10 +77,12 @@ class _SplitShards:
             self.close()
             path = os.path.join(self.staging, f"{self.split}-{len(self.paths):05d}.part")
             self.paths.append(path)
+            self.records.append(0)
             self.writer = tf.io.TFRecordWriter(path, self.options)
             self.current_bytes = 0
         self.writer.write(serialized)
         self.current_bytes += len(serialized) + _RECORD_OVERHEAD
+        self.records[-1] += 1
         self.videos += 1
         self.segments += int(num_segments)
 
@@ -169,6 +172,8 @@ class DatasetWriter:
                 "segments": shards.segments,
                 "shards": count,
                 "files": names,
+                # Lets shuffled readers plan record ranges without counting (shard_index).
+                "shard_records": list(shards.records),
             }
         # dataset.json is written in staging first (a full disk fails here, before any swap);
         # the old dataset.json goes first and the new one last, so an interrupted swap never

@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from ave_tf.data import parser, schema
 from ave_tf.evaluation.metrics import SegmentMetrics
+from ave_tf.utils.metric_values import ratio
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -59,7 +60,8 @@ def evaluate_localization(
     Returns (metrics, attention sample). metrics holds the SegmentMetrics result (pooled
     segment `accuracy` = the paper's metric, per-class accuracy, confusion matrix,
     event-vs-background precision/recall), plus `loss` (segment cross-entropy), `video_loss`
-    and `video_accuracy` (MIL-pooled video prediction vs the video label).
+    and `video_accuracy` (MIL-pooled video prediction vs the video label). A metric with
+    nothing to count (e.g. no labelled segment) is None.
     """
     predict = inference_fn(model)
     metrics = SegmentMetrics(
@@ -105,9 +107,10 @@ def evaluate_localization(
             kept_pred.append(predictions[:room])
 
     result = metrics.result()
-    result["loss"] = seg_loss / max(seg_count, 1.0)
-    result["video_loss"] = video_loss / max(video_count, 1.0)
-    result["video_accuracy"] = video_correct / max(video_count, 1.0)
+    # None, not 0, on a split without labelled segments (or videos): 0 would look perfect.
+    result["loss"] = ratio(seg_loss, seg_count)
+    result["video_loss"] = ratio(video_loss, video_count)
+    result["video_accuracy"] = ratio(video_correct, video_count)
     sample = None
     if kept_ids:
         sample = AttentionSample(

@@ -11,13 +11,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from ave_tf.data import ave_metadata, schema
+from ave_tf.utils.metric_values import mean, ratio
 
 IGNORE_LABEL = -1
-
-
-def _ratio(numerator, denominator) -> float | None:
-    """`numerator / denominator` as a Python float, or None when there is nothing to divide."""
-    return float(numerator) / float(denominator) if denominator else None
 
 
 class SegmentMetrics:
@@ -189,20 +185,19 @@ class SegmentMetrics:
         num_segments = int(confusion.sum())
         per_class_total = confusion.sum(axis=1)
         per_class = {
-            name: _ratio(confusion[c, c], per_class_total[c])
+            name: ratio(confusion[c, c], per_class_total[c])
             for c, name in enumerate(self.class_names)
         }
         per_video_class = {
-            name: _ratio(self._video_class_correct[c], self._video_class_total[c])
+            name: ratio(self._video_class_correct[c], self._video_class_total[c])
             for c, name in enumerate(self.class_names)
         }
-        present = [value for value in per_class.values() if value is not None]
         return {
-            "accuracy": _ratio(np.trace(confusion), num_segments),
+            "accuracy": ratio(np.trace(confusion), num_segments),
             "per_class": per_class,
             "per_video_class": per_video_class,
-            "mean_class_accuracy": float(np.mean(present)) if present else None,
-            "mean_video_accuracy": _ratio(self._sum_video_accuracy, self._num_videos),
+            "mean_class_accuracy": mean(v for v in per_class.values() if v is not None),
+            "mean_video_accuracy": ratio(self._sum_video_accuracy, self._num_videos),
             "event_vs_background": self._event_vs_background(),
             "confusion_matrix": confusion.tolist(),
             "class_names": list(self.class_names),
@@ -217,9 +212,9 @@ class SegmentMetrics:
         false_positives = int(confusion[bg].sum()) - true_negatives
         false_negatives = int(confusion[:, bg].sum()) - true_negatives
         true_positives = int(confusion.sum()) - true_negatives - false_positives - false_negatives
-        precision = _ratio(true_positives, true_positives + false_positives)
-        recall = _ratio(true_positives, true_positives + false_negatives)
-        f1 = _ratio(2 * true_positives, 2 * true_positives + false_positives + false_negatives)
+        precision = ratio(true_positives, true_positives + false_positives)
+        recall = ratio(true_positives, true_positives + false_negatives)
+        f1 = ratio(2 * true_positives, 2 * true_positives + false_positives + false_negatives)
         return {
             "precision": precision,
             "recall": recall,
@@ -254,4 +249,4 @@ def video_accuracy(video_labels, video_predictions) -> float | None:
         )
     labelled = video_labels >= 0
     correct = np.sum(video_predictions[labelled] == video_labels[labelled])
-    return _ratio(correct, np.sum(labelled))
+    return ratio(correct, np.sum(labelled))

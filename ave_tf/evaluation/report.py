@@ -12,6 +12,7 @@ import numpy as np
 
 from ave_tf.data import ave_metadata
 from ave_tf.utils import atomic_files
+from ave_tf.utils.metric_values import UNDEFINED_TEXT, format_metric, is_defined
 
 # Main paper, Table 1: supervised and weakly-supervised (W-) localization accuracy (%).
 PAPER_TABLE1 = {
@@ -187,16 +188,29 @@ def lookup_paper(paper: Mapping, name: str):
 
 
 def _format_ours(values, scale: float, digits: int, with_count: bool) -> str:
+    """A dash without results, "n/a" when every seed's metric is undefined (None)."""
     if not values:
         return "-"
-    mean, std = mean_std(values)
+    defined = [value for value in values if is_defined(value)]
+    if not defined:
+        return UNDEFINED_TEXT
+    mean, std = mean_std(defined)
     text = f"{mean * scale:.{digits}f}"
-    if len(values) > 1:  # one seed has no spread to show
+    if len(defined) > 1:  # one seed has no spread to show
         text += f" ± {std * scale:.{digits}f}"
-    return f"{text} (n={len(values)})" if with_count else text
+    if not with_count:
+        return text
+    undefined = len(values) - len(defined)
+    return f"{text} (n={len(defined)}" + (f", {undefined} n/a)" if undefined else ")")
+
+
+def _defined_mean(values) -> float | None:
+    defined = [value for value in values if is_defined(value)]
+    return mean_std(defined)[0] if defined else None
 
 
 def _format_number(value, digits: int) -> str:
+    """A paper number; "-" where the paper has none (as printed in the paper)."""
     return "-" if value is None else f"{value:.{digits}f}"
 
 
@@ -221,15 +235,16 @@ def markdown_table(
 
     Args:
         rows: dicts with `name` (looked up in `paper`) and `values` (one result per seed, as
-            fractions); an optional `label` replaces `name` in the first column.
+            fractions, None where undefined); an optional `label` replaces `name` in the first
+            column.
         paper: a paper table (percent), e.g. `PAPER_TABLE1` or `PAPER_TABLE2`.
         name_header: the first column's header.
         scale: multiplies our values (100: fractions -> percent).
         digits: decimals printed.
 
     Returns:
-        The markdown table, newline-terminated. Missing numbers print as "-"; Δ is our mean
-        minus the paper's number.
+        The markdown table, newline-terminated. Missing numbers print as "-", undefined ones
+        (every seed None) as "n/a"; Δ is our mean minus the paper's number.
 
     Example:
 
@@ -242,9 +257,10 @@ def markdown_table(
     for row in rows:
         values = list(row.get("values", ()))
         paper_value = lookup_paper(paper, row["name"])
+        ours = _defined_mean(values)
         delta = "-"
-        if values and paper_value is not None:
-            delta = f"{mean_std(values)[0] * scale - paper_value:+.{digits}f}"
+        if ours is not None and paper_value is not None:
+            delta = f"{ours * scale - paper_value:+.{digits}f}"
         body.append(
             [
                 str(row.get("label", row["name"])),
@@ -274,15 +290,16 @@ def markdown_grid(
 ) -> str:
     """A two-way table laid out like the paper's: cells "ours mean ± std (paper X)".
 
-    A cell shows "-" for a missing result of ours and omits "(paper X)" where the paper has
-    no number; one seed prints its value without "± std".
+    A cell shows "-" for a missing result of ours, "n/a" for an undefined one (every seed
+    None), and omits "(paper X)" where the paper has no number; one seed prints its value
+    without "± std".
 
     Suits Table 2 (fusion stage x fusion method), Table 3 (model x A2V/V2A) and the
     supplementary per-class table (model x class). Rows and columns come in the paper's
     order, then those only in `results`.
 
     Args:
-        results: {row: {column: [one result per seed, fractions]}}.
+        results: {row: {column: [one result per seed, fractions, None where undefined]}}.
         paper: {row: {column: percent or None}}, e.g. `PAPER_TABLE2`.
         corner: the header of the row-name column.
         scale: multiplies our values (100: fractions -> percent).
@@ -310,22 +327,20 @@ def markdown_grid(
 
 
 def summary_text(result: Mapping) -> str:
-    """A few human-readable lines for a console: the paper's metric first."""
+    """A few human-readable lines for a console: the paper's metric first; "n/a" = undefined."""
     lines = []
-    if "accuracy" in result and result["accuracy"] is None:
+    if "accuracy" in result and not is_defined(result["accuracy"]):
         lines.append("accuracy: n/a (no labelled segments)")
-    elif result.get("accuracy") is not None:
+    elif "accuracy" in result:
         lines.append(
             f"accuracy: {result['accuracy']:.4f} over {result.get('num_segments', '?')} "
             f"segments of {result.get('num_videos', '?')} videos"
         )
     for key in ("mean_class_accuracy", "mean_video_accuracy", "a2v", "v2a"):
-        if result.get(key) is not None:
-            lines.append(f"{key}: {result[key]:.4f}")
+        if key in result:
+            lines.append(f"{key}: {format_metric(result[key])}")
     detection = result.get("event_vs_background")
     if detection:
-        parts = [
-            f"{k}={_format_number(detection.get(k), 4)}" for k in ("precision", "recall", "f1")
-        ]
+        parts = [f"{k}={format_metric(detection.get(k))}" for k in ("precision", "recall", "f1")]
         lines.append("event vs background: " + " ".join(parts))
     return "\n".join(lines) + "\n"

@@ -166,7 +166,8 @@ def render_report(results: dict) -> str:
     from ave_tf.evaluation import report
 
     def values(name, key="accuracy"):
-        return [r[key] for r in results.get(name, []) if r.get(key) is not None]
+        # Undefined results stay (as None) so that a finished run's cell reads "n/a", not "-".
+        return [r.get(key) for r in results.get(name, [])]
 
     parts = ["# Paper tables reproduced\n"]
     table1 = [{"name": n, "values": values(n)} for n in report.PAPER_TABLE1 if n in results]
@@ -209,6 +210,7 @@ def main(argv):
     require_flags("data_dir", "output_dir")
     from ave_tf.experiments.registry import experiments
     from ave_tf.utils.atomic_files import write_text_atomic
+    from ave_tf.utils.metric_values import format_metric
 
     try:
         seeds = [int(s) for s in FLAGS.seeds]
@@ -229,11 +231,9 @@ def main(argv):
                 continue
             log_hparams(FLAGS.output_dir, experiment, seed, result)
             done += 1
-            shown = {
-                k: round(result[k], 4)
-                for k in ("accuracy", "a2v", "v2a")
-                if result.get(k) is not None
-            }
+            shown = " ".join(
+                f"{k}={format_metric(result[k])}" for k in ("accuracy", "a2v", "v2a") if k in result
+            )
             print(f"[{done}/{total}] {experiment.name} seed {seed}: {shown}", flush=True)
             report = render_report(finished_results(FLAGS.output_dir))
             write_text_atomic(os.path.join(FLAGS.output_dir, "experiments.md"), report)

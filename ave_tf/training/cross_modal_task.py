@@ -32,6 +32,7 @@ from ave_tf.models.cross_modal import CrossModalConfig, build_cross_modal_model
 from ave_tf.training.cross_modal_losses import contrastive_loss, dcca_loss
 from ave_tf.training.cross_modal_pairs import build_pairs, cross_modal_train_step_inputs
 from ave_tf.training.linear_cca import fit_linear_cca
+from ave_tf.utils.metric_values import mean
 
 # Key of the pair labels in the batches `CrossModalTask.select` yields.
 PAIR_LABELS = "pair_labels"
@@ -188,7 +189,7 @@ class CrossModalTask:
         if self.model_config.method == "dcca":
             fit_linear_cca(model, self._cca_dataset(dataset), self.model_config)
         metrics = evaluate_cross_modal(model, dataset)
-        metrics["localization_accuracy"] = (metrics["a2v"] + metrics["v2a"]) / 2
+        metrics["localization_accuracy"] = mean([metrics["a2v"], metrics["v2a"]])
         metrics["loss"], metrics["histograms"] = self._pair_statistics(model, dataset)
         return metrics, None
 
@@ -214,7 +215,7 @@ class CrossModalTask:
             histograms = distance_histograms(outputs["distances"][:, 0], pairs["y"])
             positive.append(histograms["distance/positive"].numpy())
             negative.append(histograms["distance/negative"].numpy())
-        loss = sum(losses) / max(len(losses), 1)
+        loss = mean(losses)  # None for an empty validation split
         histograms = {
             "distance/positive": tf.concat(positive, 0).numpy() if positive else [],
             "distance/negative": tf.concat(negative, 0).numpy() if negative else [],

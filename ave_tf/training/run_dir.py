@@ -5,11 +5,12 @@ model_dir/
   checkpoints/         tf.train.CheckpointManager (model, optimizer, epoch, best metric)
   best.weights.h5      weights of the validation-selected epoch (what export and eval use)
   best.json            which epoch was selected, on which metric
-  metrics.jsonl        one line of train/val metrics per epoch
+  metrics.jsonl        one line of train/val metrics per epoch (undefined ones are null)
   train/, val/         TensorBoard event files
 """
 
 import json
+import math
 import os
 
 from ave_tf.training.train_config import RESUMABLE_FIELDS
@@ -84,9 +85,21 @@ def prepare_run_dir(model_dir: str, run_config: dict) -> bool:
     return False
 
 
+def _null_if_not_finite(value):
+    """NaN and infinities (not JSON, and undefined metrics) become null, at any depth."""
+    if isinstance(value, dict):
+        return {key: _null_if_not_finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_null_if_not_finite(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def append_metrics(model_dir: str, record: dict) -> None:
+    line = json.dumps(_null_if_not_finite(record), sort_keys=True, allow_nan=False)
     with open(os.path.join(model_dir, METRICS_FILE), "a", encoding="utf-8") as f:
-        f.write(json.dumps(record, sort_keys=True) + "\n")
+        f.write(line + "\n")
 
 
 def write_best_info(model_dir: str, epoch: int, metric: str, value: float) -> None:

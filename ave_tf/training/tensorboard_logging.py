@@ -1,11 +1,37 @@
 """TensorBoard summaries of a training run: scalars, per-class accuracy, attention maps."""
 
+import numbers
 import os
+from collections.abc import Mapping
 
 import numpy as np
 import tensorflow as tf
 
 from ave_tf.data import ave_metadata
+from ave_tf.utils.metric_values import defined_or_none
+
+# Per-name metric groups logged as "group/name" scalars (e.g. "per_class/Bark").
+SCALAR_GROUPS = ("event_vs_background", "per_class")
+
+
+def scalar_metrics(metrics: Mapping) -> dict:
+    """The scalars of one epoch's metrics, groups flattened; undefined ones (None, NaN) are None.
+
+    TensorBoard gets the defined ones, metrics.jsonl all of them (undefined as null).
+    """
+    flat = {}
+    for name, value in metrics.items():
+        if name in SCALAR_GROUPS and isinstance(value, Mapping):
+            flat.update({f"{name}/{key}": defined_or_none(v) for key, v in value.items()})
+        elif value is None or (isinstance(value, numbers.Real) and not isinstance(value, bool)):
+            flat[name] = defined_or_none(value)
+    return flat
+
+
+def _write_scalars(metrics: Mapping) -> None:
+    for name, value in scalar_metrics(metrics).items():
+        if value is not None:  # an undefined metric has no point on the curve
+            tf.summary.scalar(name, value)
 
 
 class TrainLogger:
@@ -18,17 +44,9 @@ class TrainLogger:
 
     def log_epoch(self, epoch: int, train: dict, val: dict, attention_sample=None) -> None:
         with self.train_writer.as_default(step=epoch):
-            for name, value in train.items():
-                tf.summary.scalar(name, value)
+            _write_scalars(train)
         with self.val_writer.as_default(step=epoch):
-            for name, value in val.items():
-                if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    tf.summary.scalar(name, value)
-            for name, value in (val.get("event_vs_background") or {}).items():
-                tf.summary.scalar(f"event_vs_background/{name}", value)
-            for name, value in (val.get("per_class") or {}).items():
-                if value is not None:
-                    tf.summary.scalar(f"per_class/{name}", value)
+            _write_scalars(val)
             for name, values in (val.get("histograms") or {}).items():
                 tf.summary.histogram(name, np.asarray(values))
             if attention_sample is not None:

@@ -29,7 +29,12 @@ class TrainConfig:
       lr_schedule: "constant", "step" (x lr_decay_rate every lr_decay_epochs) or "cosine".
       lr_decay_epochs, lr_decay_rate: step schedule settings.
       seed: seeds weights, data order and dropout; runs with the same seed are identical.
-      shuffle_buffer: records held for shuffling.
+      shuffle_buffer: records held for shuffling; 0 = as many as `shuffle_buffer_mb` holds
+        (at most the split).
+      shuffle_buffer_mb: memory budget of the automatic shuffle buffer, in MiB.
+      range_records: the training split is read as ranges of this many consecutive records in
+        a random order each epoch, so batches are i.i.d.-like whatever the record order on disk
+        (0 = whole shards in random order).
       cache: "" (stream), "memory" or a cache file path for the serialized training records.
       use_noisy: weak task: add the `train_noisy` background-only videos when present.
       max_steps_per_epoch: 0 = a full pass over the training split.
@@ -51,7 +56,9 @@ class TrainConfig:
     lr_decay_epochs: int = 10
     lr_decay_rate: float = 0.5
     seed: int = 0
-    shuffle_buffer: int = 512
+    shuffle_buffer: int = 0
+    shuffle_buffer_mb: int = 256
+    range_records: int = 4
     cache: str = ""
     use_noisy: bool = True
     max_steps_per_epoch: int = 0
@@ -76,7 +83,9 @@ class TrainConfig:
         check(self.lr_schedule in LR_SCHEDULES, "lr_schedule", f"must be one of {LR_SCHEDULES}")
         check(self.lr_decay_epochs >= 1, "lr_decay_epochs", "must be >= 1")
         check(0 < self.lr_decay_rate <= 1, "lr_decay_rate", "must be in (0, 1]")
-        check(self.shuffle_buffer >= 1, "shuffle_buffer", "must be >= 1")
+        check(self.shuffle_buffer >= 0, "shuffle_buffer", "must be >= 0 (0 = from the budget)")
+        check(self.shuffle_buffer_mb >= 1, "shuffle_buffer_mb", "must be >= 1")
+        check(self.range_records >= 0, "range_records", "must be >= 0 (0 = whole shards)")
         check(self.max_steps_per_epoch >= 0, "max_steps_per_epoch", "must be >= 0")
         check(self.val_split != "test", "val_split", "model selection never uses the test split")
         check(

@@ -16,11 +16,13 @@ import time
 
 import keras
 import tensorflow as tf
+from absl import logging
 
 from ave_tf.data import pipeline
 from ave_tf.data.dataset_info import DatasetError, load_dataset_info
 from ave_tf.training import run_dir, tensorboard_logging
 from ave_tf.training.train_config import TrainConfig
+from ave_tf.utils.metric_values import format_metric, is_defined, ratio
 
 
 class TrainingError(RuntimeError):
@@ -54,8 +56,8 @@ def _epoch_seed(seed: int, epoch: int) -> int:
 @dataclasses.dataclass
 class TrainResult:
     epochs_run: int
-    best_epoch: int
-    best_metric: float
+    best_epoch: int  # -1 when no epoch had a defined selection metric
+    best_metric: float | None
     last_metrics: dict
     seconds: float
 
@@ -111,13 +113,23 @@ def _train(task, cfg: TrainConfig, data_dir, model_dir, info, resumed, val_split
     elif resumed:
         print(f"{model_dir}: same configuration, no checkpoint yet: starting from epoch 0")
 
-    train_files = []
+    train_files, recorded = [], []
     for split in task.train_splits(info.splits):
-        train_files += pipeline.list_shards(data_dir, split)
+        files = pipeline.list_shards(data_dir, split)
+        train_files += files
+        counts = pipeline.recorded_shard_counts(info, split, files)
+        recorded = None if counts is None or recorded is None else recorded + counts
     train_videos = sum(info.splits[s]["videos"] for s in task.train_splits(info.splits))
     steps = math.ceil(train_videos / cfg.batch_size)
     if cfg.max_steps_per_epoch:
         steps = min(steps, cfg.max_steps_per_epoch)
+    # Record counts and the shuffle buffer are planned once; every epoch reuses them.
+    plan = pipeline.shuffle_plan(
+        train_files, _train_input_config(cfg, 0), info.compression, recorded
+    )
+    logging.info("training input: %s", plan.describe())
+    if cfg.verbose:
+        print(f"Training input: {plan.describe()}")
     val_config = pipeline.InputConfig(
         batch_size=cfg.batch_size, deterministic=True, skip_corrupt=cfg.skip_corrupt
     )
@@ -131,15 +143,17 @@ def _train(task, cfg: TrainConfig, data_dir, model_dir, info, resumed, val_split
     cached_records = None
     if cfg.cache:
         cached_records = pipeline.records_dataset(
-            train_files, _train_input_config(cfg, 0), info.compression
+            train_files, _train_input_config(cfg, 0), info.compression, plan.shard_records
         )
 
     def epoch_batches(epoch):
         input_config = _train_input_config(cfg, epoch)
         records = cached_records
         if records is None:
-            records = pipeline.records_dataset(train_files, input_config, info.compression)
-        dataset = pipeline.batched_features(records, input_config)
+            records = pipeline.records_dataset(
+                train_files, input_config, info.compression, plan.shard_records
+            )
+        dataset = pipeline.batched_features(records, input_config, plan.buffer_records)
         dataset = dataset.map(task.select, num_parallel_calls=tf.data.AUTOTUNE).take(steps)
         return _EpochInput(strategy.experimental_distribute_dataset(dataset))
 
@@ -177,16 +191,16 @@ def _train(task, cfg: TrainConfig, data_dir, model_dir, info, resumed, val_split
             loss_sum += loss
             correct += batch_correct
             count += batch_count
-            progbar.update(step + 1, [("loss", loss), ("acc", batch_correct / max(batch_count, 1))])
+            progbar.update(step + 1, _progress_values(loss, batch_correct, batch_count))
         epoch_seconds = time.time() - epoch_start
         del batches
         train_metrics = {
-            "loss": loss_sum / max(steps_run, 1),
-            "accuracy": correct / max(count, 1.0),
+            "loss": ratio(loss_sum, steps_run),
+            "accuracy": ratio(correct, count),
             "learning_rate": learning_rate,
             "seconds": epoch_seconds,
             "input_wait_seconds": input_wait,
-            "videos_per_second": min(steps * cfg.batch_size, train_videos) / epoch_seconds,
+            "videos_per_second": ratio(min(steps * cfg.batch_size, train_videos), epoch_seconds),
         }
 
         val_metrics, sample = task.validate(
@@ -195,8 +209,9 @@ def _train(task, cfg: TrainConfig, data_dir, model_dir, info, resumed, val_split
         # Started after validation, not before: both pipelines at once cost ~300 MB of peak RSS.
         if epoch + 1 < cfg.epochs:  # its shuffle buffer fills during checkpointing and logging
             next_input = epoch_batches(epoch + 1)
-        selected = float(val_metrics[task.selection_metric.removeprefix("val_")])
-        improved = sign * selected > float(best_var.numpy())
+        selected = val_metrics[task.selection_metric.removeprefix("val_")]
+        # Undefined (e.g. an unlabeled validation split): never the best epoch, training goes on.
+        improved = is_defined(selected) and sign * selected > float(best_var.numpy())
         if improved:
             _save_weights_atomic(model, run_dir.best_weights_path(model_dir))
             best_var.assign(sign * selected)
@@ -206,19 +221,24 @@ def _train(task, cfg: TrainConfig, data_dir, model_dir, info, resumed, val_split
         manager.save(checkpoint_number=epoch + 1)
 
         logger.log_epoch(epoch + 1, train_metrics, val_metrics, sample)
-        last_metrics = {"epoch": epoch + 1, "train": train_metrics, "val": _scalars(val_metrics)}
+        last_metrics = {
+            "epoch": epoch + 1,
+            "train": tensorboard_logging.scalar_metrics(train_metrics),
+            "val": tensorboard_logging.scalar_metrics(val_metrics),
+        }
         run_dir.append_metrics(model_dir, last_metrics)
         if cfg.verbose:
             print(
-                f"  val {task.selection_metric}={selected:.4f}"
+                f"  val {task.selection_metric}={format_metric(selected)}"
                 + (" (best)" if improved else "")
-                + f", {train_metrics['videos_per_second']:.0f} videos/s"
+                + f", {format_metric(train_metrics['videos_per_second'], 0)} videos/s"
             )
     logger.close()
-    best = float(best_var.numpy()) * sign
+    best_epoch = int(best_epoch_var.numpy())
+    best = float(best_var.numpy()) * sign if best_epoch > 0 else None
     return TrainResult(
         epochs_run=cfg.epochs - first_epoch,
-        best_epoch=int(best_epoch_var.numpy()),
+        best_epoch=best_epoch,
         best_metric=best,
         last_metrics=last_metrics,
         seconds=time.time() - start,
@@ -230,6 +250,8 @@ def _train_input_config(cfg: TrainConfig, epoch: int) -> pipeline.InputConfig:
         batch_size=cfg.batch_size,
         shuffle=True,
         shuffle_buffer=cfg.shuffle_buffer,
+        shuffle_buffer_mb=cfg.shuffle_buffer_mb,
+        range_records=cfg.range_records,
         seed=_epoch_seed(cfg.seed, epoch),
         cache=cfg.cache,
         deterministic=cfg.deterministic,
@@ -259,8 +281,9 @@ class _EpochInput:
         return next(self._iterator, None)
 
 
-def _scalars(metrics: dict) -> dict:
-    return {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
+def _progress_values(loss: float, correct: float, count: float) -> list:
+    accuracy = ratio(correct, count)  # a batch without labels has no accuracy to show
+    return [("loss", loss)] + ([("acc", accuracy)] if accuracy is not None else [])
 
 
 def _save_weights_atomic(model, path: str) -> None:
