@@ -4,6 +4,7 @@ import collections
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from tensorflow.core.example import example_pb2
 
 from ave_tf.data import ave_metadata, parser, pipeline, schema
@@ -137,3 +138,22 @@ def test_worker_processes_write_the_same_bytes(tmp_path):
     for split in single.splits.values():
         for name in split["files"]:
             assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+
+
+def test_splits_are_written_in_a_seeded_random_order(dataset):
+    """The release lists videos grouped by class; the shards must not be."""
+    out, config, info = dataset
+    assert info.extra["write_order"]["shuffled"] and info.extra["write_order"]["seed"] == 5
+    plan = split_plan(config)
+    order = ave_metadata.default_split_orders()["train"]
+    assert sorted(plan["train"]) == sorted(select_rows(order, "train", TINY, seed=5))
+    in_file_order = tf.data.TFRecordDataset(pipeline.list_shards(out, "train"))
+    contexts = [
+        example_pb2.SequenceExample.FromString(r.numpy()).context.feature for r in in_file_order
+    ]
+    written = [c[schema.ANNOTATION_INDEX_KEY].int64_list.value[0] for c in contexts]
+    assert written == plan["train"] and written != sorted(written)
+    classes = [c[schema.CLASS_INDEX_KEY].int64_list.value[0] for c in contexts]
+    # In class order the first 20 records would hold about 3 classes.
+    assert len(set(classes[:20])) >= 10
+    assert plan["train"] != split_plan(SyntheticConfig(seed=6, fraction=TINY))["train"]

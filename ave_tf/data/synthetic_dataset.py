@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ave_tf.data import ave_metadata, schema
+from ave_tf.data import ave_metadata, schema, write_order
 from ave_tf.data.dataset_info import DatasetInfo
 from ave_tf.data.shard_writer import DEFAULT_SHARD_BYTES, DatasetWriter
 from ave_tf.data.synthetic import SOURCE, SyntheticGenerator
@@ -54,14 +54,18 @@ def noisy_count(fraction: float) -> int:
 
 
 def split_plan(config: SyntheticConfig) -> dict[str, list[int]]:
-    """Per split, the annotation rows to generate (`train_noisy`: background video indices)."""
+    """Per split, the annotation rows to generate (`train_noisy`: background video indices),
+    in the order they are written: a seeded permutation (`write_order`), since the release's
+    splits list videos grouped by class."""
     fraction = config.effective_fraction
     plan = {}
     for match in (False, True):
         for split, order in ave_metadata.default_split_orders(match=match).items():
             plan[split] = select_rows(order, split, fraction, config.seed).tolist()
     plan[schema.NOISY_SPLIT] = list(range(noisy_count(fraction)))
-    return {split: plan[split] for split in schema.ALL_SPLITS}
+    return {
+        split: write_order.shuffled(plan[split], split, config.seed) for split in schema.ALL_SPLITS
+    }
 
 
 # One generator and annotation table per worker process (built by the pool initializer).
@@ -133,6 +137,9 @@ def write_dataset(
                 "generator": "ave_synth",
                 "generator_version": GENERATOR_VERSION,
                 "config": config.to_json(),
+                "write_order": write_order.provenance(
+                    config.seed, "each split's rows as the shipped *_order.h5 files list them"
+                ),
             },
         )
         return writer.commit(info)

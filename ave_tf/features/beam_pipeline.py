@@ -26,7 +26,7 @@ import shutil
 import sys
 import tempfile
 
-from ave_tf.data import ave_metadata, schema
+from ave_tf.data import ave_metadata, schema, shard_index
 from ave_tf.data.ave_metadata import AnnotationError
 from ave_tf.data.dataset_info import DatasetError, DatasetInfo, write_dataset_info
 from ave_tf.data.example_codec import RecordError
@@ -174,8 +174,9 @@ def _publish(staging, output_dir, split, visual_dtype, config, counts) -> BeamRe
         return result
     for path in reversed(existing_dataset_files(output_dir)):
         os.remove(path)
-    names = []
+    names, counts = [], []
     for path in staged:
+        counts.append(shard_index.count_records(path).records)
         names.append(os.path.basename(path))
         os.replace(path, os.path.join(output_dir, names[-1]))
     write_dataset_info(
@@ -192,10 +193,22 @@ def _publish(staging, output_dir, split, visual_dtype, config, counts) -> BeamRe
                     "segments": result.segments,
                     "shards": len(names),
                     "files": names,
+                    "shard_records": counts,
                 }
             },
             visual_dtype=visual_dtype,
-            extra={"extraction": json.loads(json.dumps(config.fingerprint())), "runner": "beam"},
+            extra={
+                "extraction": json.loads(json.dumps(config.fingerprint())),
+                "runner": "beam",
+                # Videos are spread over workers by a Reshuffle, so shards hold them in a random
+                # order the runner chooses: mixed classes, but not reproducible from a seed.
+                "write_order": {
+                    "shuffled": True,
+                    "seed": None,
+                    "method": "beam.Reshuffle before WriteToTFRecord (runner-dependent)",
+                    "source_order": "the videos in the order they were given",
+                },
+            },
         ),
     )
     return result

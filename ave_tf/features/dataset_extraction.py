@@ -3,7 +3,8 @@
 For each input video: features from the per-video cache when present (resume), else extracted
 and cached; a video that fails (`VideoError`) is recorded in `errors.json` and the others go
 on. At the end the shards are rebuilt from the cache with `DatasetWriter` (atomic, dataset.json
-last): they hold exactly the videos of this run that succeeded, in input order, as split
+last): they hold exactly the videos of this run that succeeded, in a seeded random order
+(`write_order`, seeded with the extraction seed: class-grouped inputs give mixed shards), as split
 `--split` (default "test"), source "extracted". Segment labels come from an AVE-style
 annotation file when one is given (videos matched by id), else the records are unlabeled.
 """
@@ -13,7 +14,7 @@ import json
 import logging
 import os
 
-from ave_tf.data import ave_metadata
+from ave_tf.data import ave_metadata, write_order
 from ave_tf.data.dataset_info import DatasetError, DatasetInfo, load_dataset_info
 from ave_tf.data.example_codec import RecordError, encode_video
 from ave_tf.data.shard_writer import DEFAULT_SHARD_BYTES, DatasetWriter, existing_dataset_files
@@ -260,7 +261,7 @@ def _write_shards(
     """Streams the cached videos into shards; returns how many were written."""
     written = labeled = 0
     with DatasetWriter(output_dir, overwrite=True, shard_bytes=shard_bytes) as writer:
-        for video_id, path in succeeded:
+        for video_id, path in write_order.shuffled(succeeded, split, config.seed):
             features = cache.load(video_id, path)
             if features is None:
                 raise DatasetError(f"{cache.path(video_id)}: cache entry vanished during the run")
@@ -291,6 +292,9 @@ def _write_shards(
                 extra={
                     "extraction": json.loads(json.dumps(config.fingerprint())),
                     "labeled_videos": labeled,
+                    "write_order": write_order.provenance(
+                        config.seed, "the videos in the order they were given"
+                    ),
                 },
             )
         )

@@ -1,0 +1,268 @@
+"""The full-size check: a release-format AVE folder the default never shows, through the binaries.
+
+  .venv/bin/python benchmarks/full_size_check.py --work_dir=/tmp/full_check      # ~1 h, 2 cores
+  .venv/bin/python benchmarks/full_size_check.py --work_dir=... --runs=a,v --epochs=3   # quicker
+
+1. release: writes an AVE feature release (the real file names, keys and float64 dtypes; the
+   real Annotations.txt, its 4143 rows in their class-grouped order, the real split files, the
+   178 background videos) whose features come from the synthetic generator with ANOTHER seed,
+   harder settings and other value scales than the embedded default (raw-VGGish-like audio
+   magnitudes, brighter visual maps). ~8.4 GB of h5, written block by block.
+2. convert: `ave_convert` with default flags (float32 records).
+3. train/eval: `ave_train` with default flags but the model of each run (A, V, A+V and A+V-att,
+   the last two with late concat fusion as in Table 1), then `ave_eval --split=test`.
+Prints one table: test accuracy, best validation epoch, seconds per epoch and peak RSS of every
+run. Stages whose output exists are reused (delete the folder to start over).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from ave_tf.data import ave_metadata, ave_release, schema  # noqa: E402
+from ave_tf.data.synthetic import SyntheticGenerator  # noqa: E402
+from ave_tf.data.synthetic_config import NOISY_VIDEOS, SyntheticConfig  # noqa: E402
+
+# Other statistics than the embedded default (seed 0, SyntheticConfig's defaults).
+HARDER = SyntheticConfig(
+    seed=20261130,
+    full_scale=True,
+    visual_dtype="float32",
+    audio_offset_prob=0.2,
+    audible_only_prob=0.35,
+    visible_only_prob=0.35,
+    distractor_prob=0.3,
+    interference_prob=0.35,
+    shared_confusion_prob=0.35,
+    object_radius=(0.45, 0.9),
+    scene_context=0.25,
+)
+AUDIO_SCALE = 4.0  # raw (unquantized) VGGish embeddings reach larger magnitudes
+VISUAL_SCALE = 1.7
+
+RUNS = {  # name: (ave_train model flags, epochs as the issue asks)
+    "a": (["--modality=audio"], 15),
+    "v": (["--modality=visual", "--noattention"], 15),
+    "av": (["--modality=av", "--noattention", "--fusion=concat", "--fusion_stage=late"], 15),
+    "av_att": (["--modality=av", "--attention", "--fusion=concat", "--fusion_stage=late"], 30),
+}
+LABELS = {"a": "A", "v": "V", "av": "A+V", "av_att": "A+V-att"}
+_BLOCK = 32
+
+
+def _parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work_dir", required=True, help="Release, dataset and runs go here.")
+    parser.add_argument("--runs", default="a,v,av,av_att", help="Comma-separated: a,v,av,av_att.")
+    parser.add_argument("--epochs", type=int, default=0, help="Override every run's epochs.")
+    parser.add_argument("--seed", type=int, default=0, help="ave_train --seed.")
+    parser.add_argument("--videos", type=int, default=0, help="Debug: only the first N rows.")
+    parser.add_argument("--train_flags", default="", help="Extra ave_train flags, space-separated.")
+    parser.add_argument("--tag", default="", help="Suffix of the run folders (e.g. a variant).")
+    return parser.parse_args()
+
+
+def _write_features(f, key, videos, render, shape):
+    dataset = f.create_dataset(key, (len(videos), *shape), "<f8")
+    for start in range(0, len(videos), _BLOCK):
+        block = [render(v) for v in videos[start : start + _BLOCK]]
+        dataset[start : start + len(block)] = np.stack(block).astype(np.float64)
+
+
+def write_release(h5_dir: str, limit: int = 0) -> None:
+    """The release folder (written in a staging folder, renamed when complete)."""
+    if os.path.exists(os.path.join(h5_dir, ave_release.VISUAL_FILE)):
+        print(f"release: reusing {h5_dir}")
+        return
+    staging = h5_dir + ".partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    os.makedirs(staging)
+    started = time.time()
+    annotations = ave_metadata.read_annotations()
+    if limit:
+        annotations = annotations[:limit]
+    generator = SyntheticGenerator(HARDER.validate())
+    cache: dict = {}
+
+    def video(row):
+        if row not in cache:
+            cache.clear()  # one block at a time: audio and visual are written in two passes
+            for a in annotations[row : row + _BLOCK]:
+                cache[a.row] = generator.annotated(a)
+        return cache[row]
+
+    rows = [a.row for a in annotations]
+    segments = (schema.NUM_SEGMENTS,)
+    with h5py.File(os.path.join(staging, ave_release.AUDIO_FILE), "w") as audio_file:
+        _write_features(
+            audio_file,
+            ave_release.FEATURE_KEY,
+            rows,
+            lambda r: video(r).audio * AUDIO_SCALE,
+            (*segments, schema.AUDIO_DIM),
+        )
+    with h5py.File(os.path.join(staging, ave_release.VISUAL_FILE), "w") as visual_file:
+        _write_features(
+            visual_file,
+            ave_release.FEATURE_KEY,
+            rows,
+            lambda r: video(r).visual * VISUAL_SCALE,
+            (*segments, *schema.VISUAL_SHAPE),
+        )
+    labels = np.stack([ave_metadata.segment_labels(a) for a in annotations])
+    with h5py.File(os.path.join(staging, ave_release.LABELS_FILE), "w") as f:
+        f.create_dataset(ave_release.FEATURE_KEY, data=np.eye(schema.NUM_CLASSES)[labels])
+    noisy = [generator.background(i) for i in range(NOISY_VIDEOS)]
+    for name, values in (
+        (ave_release.AUDIO_NOISY_FILE, [v.audio * AUDIO_SCALE for v in noisy]),
+        (ave_release.VISUAL_NOISY_FILE, [v.visual * VISUAL_SCALE for v in noisy]),
+    ):
+        with h5py.File(os.path.join(staging, name), "w") as f:
+            f.create_dataset(ave_release.FEATURE_KEY, data=np.stack(values).astype(np.float64))
+    with h5py.File(os.path.join(staging, ave_release.LABELS_NOISY_FILE), "w") as f:
+        background = np.full([NOISY_VIDEOS], schema.BACKGROUND_CLASS)
+        f.create_dataset(ave_release.FEATURE_KEY, data=np.eye(schema.NUM_CLASSES)[background])
+    meta = os.path.dirname(ave_metadata.default_annotations_path())
+    for name in os.listdir(meta):
+        if name.endswith(".h5") or name == ave_release.ANNOTATIONS_FILE:
+            if limit and name.endswith(".h5"):
+                continue  # the real splits index all 4143 rows
+            shutil.copy(os.path.join(meta, name), staging)
+    if limit:
+        _write_limited_orders(staging, len(annotations))
+    os.replace(staging, h5_dir)
+    print(f"release: wrote {h5_dir} in {time.time() - started:.0f}s")
+
+
+def _write_limited_orders(staging, num_rows):
+    """Debug runs on the first rows: the real splits restricted to them."""
+    for match in (False,):  # the match splits are then derived by ave_convert
+        for split, order in ave_metadata.default_split_orders(match=match).items():
+            kept = order[order < num_rows]
+            if not len(kept):
+                continue
+            with h5py.File(os.path.join(staging, ave_release.order_file_name(split)), "w") as f:
+                f.create_dataset(ave_release.ORDER_KEY, data=kept)
+    with open(os.path.join(staging, ave_release.ANNOTATIONS_FILE)) as f:
+        lines = f.read().splitlines()
+    header = 1 if lines and lines[0].startswith("Category") else 0
+    with open(os.path.join(staging, ave_release.ANNOTATIONS_FILE), "w") as f:
+        f.write("\n".join(lines[: header + num_rows]) + "\n")
+
+
+def _run(command: list, log_path: str) -> tuple[int, float, float]:
+    """Runs a binary, logging its output; returns (exit code, seconds, peak RSS in MiB)."""
+    started = time.time()
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        _, status, usage = os.wait4(process.pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    return code, time.time() - started, usage.ru_maxrss / 1024
+
+
+def _binary(name: str) -> list:
+    return [sys.executable, "-m", f"ave_tf.bin.{name}"]
+
+
+def convert(h5_dir: str, data_dir: str, logs: str) -> None:
+    if os.path.exists(os.path.join(data_dir, schema.DATASET_INFO_FILE)):
+        print(f"convert: reusing {data_dir}")
+        return
+    command = _binary("ave_convert") + [
+        f"--h5_dir={h5_dir}",
+        f"--output_dir={data_dir}",
+        "--noprogress",
+    ]
+    code, seconds, rss = _run(command, os.path.join(logs, "convert.log"))
+    if code:
+        sys.exit(f"ave_convert failed (exit {code}); see {logs}/convert.log")
+    print(f"convert: {seconds:.0f}s, peak RSS {rss:.0f} MiB")
+
+
+def train_and_evaluate(name, data_dir, runs_dir, logs, args) -> dict:
+    model_flags, epochs = RUNS[name]
+    epochs = args.epochs or epochs
+    model_dir = os.path.join(runs_dir, f"{name}{args.tag}")
+    result_path = os.path.join(model_dir, "test.json")
+    if not os.path.exists(result_path):
+        command = _binary("ave_train") + [
+            f"--data_dir={data_dir}",
+            f"--model_dir={model_dir}",
+            f"--epochs={epochs}",
+            f"--seed={args.seed}",
+            "--noprogress",
+            *model_flags,
+            *args.train_flags.split(),
+        ]
+        code, train_seconds, rss = _run(command, os.path.join(logs, f"train_{name}{args.tag}.log"))
+        if code:
+            return {"run": name, "error": f"ave_train exit {code}", "peak_rss_mb": rss}
+        command = _binary("ave_eval") + [
+            f"--data_dir={data_dir}",
+            f"--model_dir={model_dir}",
+            "--split=test",
+            f"--output={result_path}.eval",
+        ]
+        code, _, _ = _run(command, os.path.join(logs, f"eval_{name}{args.tag}.log"))
+        if code:
+            return {"run": name, "error": f"ave_eval exit {code}"}
+        with open(f"{result_path}.eval") as f:
+            accuracy = json.load(f)["accuracy"]
+        summary = {
+            "accuracy": accuracy,
+            "epochs": epochs,
+            "train_seconds": train_seconds,
+            "peak_rss_mb": rss,
+        }
+        with open(os.path.join(model_dir, "best.json")) as f:
+            summary["best_epoch"] = json.load(f).get("epoch")
+        with open(result_path, "w") as f:
+            json.dump(summary, f)
+    with open(result_path) as f:
+        return {"run": name, **json.load(f)}
+
+
+def _cell(value, fmt):
+    return "n/a" if value is None else format(value, fmt)
+
+
+def main():
+    args = _parse_args()
+    os.makedirs(args.work_dir, exist_ok=True)
+    logs = os.path.join(args.work_dir, "logs")
+    os.makedirs(logs, exist_ok=True)
+    h5_dir = os.path.join(args.work_dir, "release")
+    data_dir = os.path.join(args.work_dir, "tfrecords")
+    write_release(h5_dir, args.videos)
+    convert(h5_dir, data_dir, logs)
+    rows = []
+    for name in args.runs.split(","):
+        row = train_and_evaluate(name, data_dir, os.path.join(args.work_dir, "runs"), logs, args)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    print(f"\nFull-size check ({data_dir}; ave_train default flags, seed {args.seed})\n")
+    print("| model | epochs | test accuracy | best val epoch | s/epoch | peak RSS (MiB) |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        if "error" in row:
+            print(f"| {LABELS[row['run']]} | - | {row['error']} | - | - | - |")
+            continue
+        print(
+            f"| {LABELS[row['run']]} | {row['epochs']} | {_cell(row['accuracy'], '.3f')} | "
+            f"{row.get('best_epoch')} | {row['train_seconds'] / row['epochs']:.1f} | "
+            f"{row['peak_rss_mb']:.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
