@@ -17,6 +17,7 @@ import time
 from absl import flags
 
 from ave_tf.bin.common import fail, run_main
+from ave_tf.utils.metric_values import format_metric, format_percent
 
 FLAGS = flags.FLAGS
 
@@ -176,8 +177,9 @@ def main(argv):
     print("| model | test accuracy | paper (real AVE) | event P / R |")
     print("|---|---|---|---|")
     print(
-        f"| A+V-att, DMRN late fusion | {100 * result['accuracy']:.1f} | {PAPER_LATE_DMRN} | "
-        f"{ebg.get('precision') or 0:.3f} / {ebg.get('recall') or 0:.3f} |"
+        f"| A+V-att, DMRN late fusion | {format_percent(result.get('accuracy'))} | "
+        f"{PAPER_LATE_DMRN} | {format_metric(ebg.get('precision'), 3)} / "
+        f"{format_metric(ebg.get('recall'), 3)} |"
     )
     print("seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()))
 

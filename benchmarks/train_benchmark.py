@@ -19,6 +19,8 @@ import sys
 import tempfile
 import time
 
+from ave_tf.utils.metric_values import format_metric
+
 
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -83,7 +85,8 @@ def main() -> None:
         print(
             f"{record['epoch']:5d}  {train_metrics['seconds']:7.1f}  "
             f"{train_metrics['input_wait_seconds']:12.1f}  "
-            f"{train_metrics['videos_per_second']:8.1f}  {record['val']['accuracy']:.4f}"
+            f"{train_metrics['videos_per_second']:8.1f}  "
+            f"{format_metric(record['val'].get('accuracy'))}"
         )
     steady = epochs[1:] or epochs  # the first epoch includes tracing
     mean_seconds = sum(r["train"]["seconds"] for r in steady) / len(steady)

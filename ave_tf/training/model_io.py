@@ -32,6 +32,9 @@ def load_trained_model(model_dir: str, use_cudnn=False):
     model, task, config = build_model_from_run_config(run_config, use_cudnn=use_cudnn)
     weights = best_weights_path(model_dir)
     if not os.path.isfile(weights):
-        raise RunDirError(f"{weights}: not found (training has not finished an epoch yet)")
+        raise RunDirError(
+            f"{weights}: not found (no epoch finished yet, or no epoch had a defined "
+            "validation metric to select it: see metrics.jsonl)"
+        )
     model.load_weights(weights)
     return model, task, config

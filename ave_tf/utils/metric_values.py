@@ -49,3 +49,12 @@ def format_metric(value, digits: int = 4) -> str:
     ('0.5000', 'n/a')
     """
     return f"{value:.{digits}f}" if is_defined(value) else UNDEFINED_TEXT
+
+
+def format_percent(value, digits: int = 1) -> str:
+    """A fraction in [0, 1] as a percentage with `digits` decimals, or "n/a".
+
+    >>> format_percent(0.7125), format_percent(None)
+    ('71.2', 'n/a')
+    """
+    return f"{100 * value:.{digits}f}" if is_defined(value) else UNDEFINED_TEXT
