@@ -66,7 +66,9 @@ def test_round_trip_equals_the_h5_inputs(release, tmp_path):
     result, notes = _convert(release.h5_dir, tmp_path)
     info = load_dataset_info(str(tmp_path))
     assert set(info.splits) == set(schema.ALL_SPLITS)
-    assert result.videos == 12 + 12 + 3 and notes == []
+    assert result.videos == 12 + 12 + 3
+    # The fake match splits are another random partition: overlaps across families are noted.
+    assert len(notes) == 1 and "the *_match splits share annotation rows" in notes[0]
     assert info.source == "ave_release" and not info.synthetic and info.visual_dtype == "float32"
     assert info.extra["labels_source"].endswith("labels.h5")
     by_row = {}
@@ -152,13 +154,13 @@ def test_labels_h5_wins_over_annotations(release, tmp_path):
         np.testing.assert_array_equal(got["labels"], release.segment_labels[row])
 
 
-def test_missing_order_files_fall_back_to_the_shipped_splits(tmp_path):
-    rows, source = ave_release.read_split_rows(str(tmp_path), "test_match", 4143)
-    assert source == "package"
+def test_shipped_and_missing_order_files(tmp_path):
+    assert ave_release.read_release_order(str(tmp_path), "test_match", 4143) is None
+    rows = ave_release.shipped_order("test_match", 4143)
     shipped = ave_metadata.default_split_orders(match=True)["test_match"]
     np.testing.assert_array_equal(rows, np.sort(shipped))
     with pytest.raises(ave_release.ReleaseError, match="test_order.h5 shipped with ave_tf: index"):
-        ave_release.read_split_rows(str(tmp_path), "test", 12)
+        ave_release.shipped_order("test", 12)
 
 
 def test_splits_flag_restricts_the_output(release, tmp_path):

@@ -14,7 +14,7 @@ import tensorflow as tf
 from fake_release import set_h5_value, write_fake_release
 from test_convert_bad_input import assert_nothing_written, error_line, release_copy, run_convert
 
-from ave_tf.data import ave_release, convert, pipeline
+from ave_tf.data import ave_release, convert, pipeline, write_order
 from ave_tf.data.dataset_info import DatasetError, load_dataset_info
 
 
@@ -33,11 +33,12 @@ def test_binary_replaces_a_dataset_only_with_overwrite(base_release, tmp_path):
     assert "already holds a dataset; pass --overwrite" in line
     assert load_dataset_info(str(out)).splits["val"]["videos"] == 1
 
-    replaced = run_convert(*again, "--visual_dtype=float16", "--overwrite")
+    replaced = run_convert(*again, "--visual_dtype=float16", "--overwrite", "--seed=3")
     assert replaced.returncode == 0, replaced.stderr[-2000:]
     assert "test: 1 videos in 1 shard(s)" in replaced.stdout and "MiB/s" in replaced.stdout
     info = load_dataset_info(str(out))
     assert sorted(info.splits) == ["test", "train_noisy"] and info.visual_dtype == "float16"
+    assert info.extra["write_order"]["seed"] == 3
     assert sorted(os.listdir(out)) == sorted(
         ["dataset.json", "test-00000-of-00001.tfrecord", "train_noisy-00000-of-00001.tfrecord"]
     )
@@ -46,7 +47,8 @@ def test_binary_replaces_a_dataset_only_with_overwrite(base_release, tmp_path):
 @pytest.mark.slow
 def test_nan_features_fail_the_binary_naming_the_video_index(base_release, tmp_path):
     h5_dir = release_copy(base_release, tmp_path / "release", [ave_release.VISUAL_FILE])
-    row = int(sorted(base_release.orders["train"])[5])  # in the second chunk of 4
+    rows = np.sort(base_release.orders["train"])
+    row = int(rows[write_order.permutation(len(rows), "train", 0)][5])  # written in chunk 2 of 4
     set_h5_value(os.path.join(h5_dir, ave_release.VISUAL_FILE), (row, 9, 6, 6, 511), np.nan)
     out = tmp_path / "out"
     line = error_line(run_convert(f"--h5_dir={h5_dir}", f"--output_dir={out}", "--chunk_videos=4"))

@@ -3,10 +3,14 @@
   ave_convert --h5_dir=AVE_Dataset --output_dir=tfrecords/ave
 
 Reads `audio_feature.h5`, `visual_feature.h5` (7.7 GB float64, read in chunks, never whole),
-optional `labels.h5` (else labels come from Annotations.txt), the `*_order.h5` split files (the
-copies shipped with ave_tf when absent), and where present the weak-training background videos
-(`*_noisy.h5` -> split `train_noisy`) and the cross-modality `*_order_match.h5` splits. Writes
-`<split>-NNNNN-of-MMMMM.tfrecord` shards and dataset.json into --output_dir, atomically.
+optional `labels.h5` (else labels come from Annotations.txt), the `*_order.h5` split files, and
+where present the weak-training background videos (`*_noisy.h5` -> split `train_noisy`) and the
+cross-modality `*_order_match.h5` splits. A missing split file is taken from ave_tf's copies only
+when the release's annotations are the shipped ones; otherwise a missing match split is derived
+from its main split, and a missing main split is an error. A video in two splits of one family
+(train/val/test, or the *_match ones) is an error. Writes each split's videos in a seeded random
+order (--seed) into `<split>-NNNNN-of-MMMMM.tfrecord` shards, plus dataset.json, into
+--output_dir, atomically.
 """
 
 import sys
@@ -50,6 +54,12 @@ def define_flags() -> None:
     flags.DEFINE_boolean("overwrite", False, "Replace a dataset already in --output_dir.")
     flags.DEFINE_integer("chunk_videos", 32, "Videos per h5 read.", lower_bound=1)
     flags.DEFINE_boolean("progress", True, "Draw a progress bar.")
+    flags.DEFINE_integer(
+        "seed",
+        0,
+        "Seed of each split's random write order (the release lists videos grouped by class).",
+        lower_bound=0,
+    )
 
 
 def _note(message: str) -> None:
@@ -77,6 +87,7 @@ def main(argv):
         overwrite=FLAGS.overwrite,
         chunk_videos=FLAGS.chunk_videos,
         show_progress=FLAGS.progress,
+        seed=FLAGS.seed,
     )
     try:
         result = convert.convert(config, log=_note)

@@ -85,6 +85,24 @@ def read_annotations(path: str | None = None) -> list[Annotation]:
     return rows
 
 
+def annotation_key(annotations: list[Annotation]) -> tuple:
+    """What identifies a release's videos: (category, id, start, end) per row (quality ignored)."""
+    return tuple((a.category, a.video_id, a.start, a.end) for a in annotations)
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_annotation_key() -> tuple:
+    return annotation_key(read_annotations(default_annotations_path()))
+
+
+def is_shipped_release(annotations: list[Annotation]) -> bool:
+    """True when `annotations` are the shipped Annotations.txt row for row (header ignored).
+
+    Only then do the split files shipped with ave_tf index the same videos as the release.
+    """
+    return annotation_key(annotations) == _shipped_annotation_key()
+
+
 def class_index(category: str) -> int:
     return class_names().index(category)
 

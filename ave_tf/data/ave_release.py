@@ -4,10 +4,10 @@ The release is a folder of h5 files, each holding one array under the key `avada
 (`audio_feature.h5` (N, 10, 128) float64, `visual_feature.h5` (N, 10, 7, 7, 512) float64 (~7.7 GB),
 optional `labels.h5` (N, 10, 29) one-hot, optional `*_noisy.h5` background videos) plus split
 files `*_order.h5` (key `order`: row indices). Rows are never loaded all at once: `FeatureArray`
-reads the rows asked for, run by run. The release's arrays are contiguous and uncompressed, so
-those runs are read straight from the file at their byte offset with `os.preadv` (which releases
-the GIL, letting a reader thread overlap disk reads with encoding); chunked or compressed arrays
-go through h5py.
+reads the rows asked for, in the order asked, run by run. The release's arrays are contiguous and
+uncompressed, so those runs are read straight from the file at their byte offset with `os.preadv`
+(which releases the GIL, letting a reader thread overlap disk reads with encoding); chunked or
+compressed arrays go through h5py.
 """
 
 import os
@@ -107,22 +107,37 @@ class FeatureArray:
         return dataset.id.get_offset()
 
     def read_rows(self, rows: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """Rows `rows` (sorted, distinct) as an array [len(rows), ...] of the file's dtype."""
+        """Rows `rows` (any order) as an array [len(rows), ...] of the file's dtype, that order."""
         rows = np.asarray(rows, dtype=np.int64)
         shape = (len(rows), *self.shape[1:])
         if out is None:
             out = np.empty(shape, self.dtype)
         elif out.shape != shape or out.dtype != self.dtype or not out.flags.c_contiguous:
             raise ValueError(f"out must be a C-contiguous {self.dtype} array of shape {shape}")
+        # Consecutive rows are read as one run (one read per run); rows in random write order
+        # are mostly runs of one, i.e. one read per video, each straight into its output slot.
+        runs = [r for r in np.split(rows, np.flatnonzero(np.diff(rows) != 1) + 1) if len(r)]
+        self._prefetch_runs(runs)
         start = 0
-        # Consecutive rows are read as one run: one read per run, sequential on disk.
-        for run in np.split(rows, np.flatnonzero(np.diff(rows) != 1) + 1):
-            if not len(run):
-                continue
+        for run in runs:
             first, count = int(run[0]), len(run)
             self._read_run(first, count, out[start : start + count])
             start += count
         return out
+
+    def _prefetch_runs(self, runs: list) -> None:
+        """Asks the kernel for every run at once: scattered reads then queue on the disk together
+        instead of waiting one by one (a no-op for pages already cached)."""
+        if self._fd is None or len(runs) < 2 or not hasattr(os, "posix_fadvise"):
+            return
+        for run in runs:
+            position = self._offset + int(run[0]) * self.row_bytes
+            try:
+                os.posix_fadvise(
+                    self._fd, position, len(run) * self.row_bytes, os.POSIX_FADV_WILLNEED
+                )
+            except OSError:
+                return  # only a hint; the reads themselves report real errors
 
     def _read_run(self, first: int, count: int, out: np.ndarray) -> None:
         if self._fd is None:
@@ -198,15 +213,71 @@ def check_order(order: np.ndarray, num_rows: int, source: str) -> np.ndarray:
     return rows
 
 
-def read_split_rows(h5_dir: str, split: str, num_rows: int) -> tuple[np.ndarray, str]:
-    """Sorted row indices of `split` and where they came from (the file, or "package")."""
+# Splits that partition the same videos: no annotation row may be in two splits of a family.
+# The match family is another partition of the same rows (for cross-modality localization), so
+# overlaps across the families are by design.
+SPLIT_FAMILIES = (schema.SPLITS, schema.MATCH_SPLITS)
+
+
+def family_of(split: str) -> tuple[str, ...]:
+    return next(family for family in SPLIT_FAMILIES if split in family)
+
+
+def main_split_of(split: str) -> str:
+    """`test_match` -> `test`: the main split a missing match split is derived from."""
+    return split[: -len("_match")] if split.endswith("_match") else split
+
+
+def read_release_order(h5_dir: str, split: str, num_rows: int) -> np.ndarray | None:
+    """Sorted row indices of `split` from its order file in h5_dir; None when there is none."""
     path = os.path.join(h5_dir, order_file_name(split))
-    if os.path.exists(path):
-        try:
-            order = ave_metadata.read_order(path)
-        except ave_metadata.AnnotationError as e:
-            raise ReleaseError(str(e)) from None
-        return check_order(order, num_rows, path), path
+    if not os.path.exists(path):
+        return None
+    try:
+        order = ave_metadata.read_order(path)
+    except ave_metadata.AnnotationError as e:
+        raise ReleaseError(str(e)) from None
+    return check_order(order, num_rows, path)
+
+
+def shipped_order(split: str, num_rows: int) -> np.ndarray:
+    """Sorted row indices of `split` from the order file shipped with ave_tf."""
     shipped = ave_metadata.default_split_orders(match=split.endswith("_match"))[split]
-    source = f"the {order_file_name(split)} shipped with ave_tf"
-    return check_order(shipped, num_rows, source), "package"
+    return check_order(shipped, num_rows, f"the {order_file_name(split)} shipped with ave_tf")
+
+
+def derive_match_rows(
+    split: str, main_rows: np.ndarray, event_lengths: np.ndarray, num_segments: int
+) -> np.ndarray:
+    """The rows of a missing match split, taken from its main split (`main_rows`, sorted).
+
+    The real test_order_match.h5 holds only videos whose event is non-empty and shorter than
+    the video (a full-length event leaves nothing to localize), so
+    `test_match` keeps only those; `train_match` and `val_match` are their main splits.
+    """
+    if split != "test_match":
+        return main_rows
+    lengths = event_lengths[main_rows]
+    return main_rows[(lengths > 0) & (lengths < num_segments)]
+
+
+def first_leak(rows: dict[str, np.ndarray]) -> tuple[str, str, int] | None:
+    """(split, other split, smallest shared row) of the first pair of one family sharing rows."""
+    for family in SPLIT_FAMILIES:
+        present = [s for s in family if s in rows]
+        for i, a in enumerate(present):
+            for b in present[i + 1 :]:
+                shared = np.intersect1d(rows[a], rows[b])
+                if shared.size:
+                    return a, b, int(shared[0])
+    return None
+
+
+def cross_family_overlaps(rows: dict[str, np.ndarray]) -> dict[str, dict[str, int]]:
+    """{main split: {match split: rows shared}} for every pair of splits present in `rows`."""
+    main, match = SPLIT_FAMILIES
+    return {
+        a: {b: int(np.intersect1d(rows[a], rows[b]).size) for b in match if b in rows}
+        for a in main
+        if a in rows
+    }

@@ -1,11 +1,16 @@
 """Converts the public AVE feature release (h5) into a dataset directory of TFRecord shards.
 
-Streaming: each split's rows are read in chunks of `chunk_videos` videos, sorted by row so the
-7.7 GB visual file is read front to back. A reader thread reads and narrows chunk k+1
+Streaming: each split's videos are written in a seeded random order (`write_order`: the release
+lists videos grouped by class, so disk order would give shards of two or three classes each) and
+read in that order in chunks of `chunk_videos` videos, one ~2 MB read per visual row (the 7.7 GB
+visual file is never loaded whole). A reader thread reads and narrows chunk k+1
 (float64 -> float32/float16, NaN/Inf/overflow checks) while the main thread encodes and writes
 chunk k; the queue between them holds at most `prefetch_chunks` chunks, so memory stays bounded
 (a few hundred MB) whatever the release size. Shards are staged and renamed into place by
 `DatasetWriter` only when every split is complete.
+
+Before the long work, each split's rows are resolved (`_SplitSources`) and checked for leaks
+within their family (train/val/test; train_match/val_match/test_match).
 
 Example:
   info = convert(ConvertConfig(h5_dir="AVE_Dataset", output_dir="tfrecords/ave"))
@@ -23,7 +28,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 from absl import logging
 
-from ave_tf.data import ave_metadata, ave_release, example_codec, schema
+from ave_tf.data import ave_metadata, ave_release, example_codec, schema, write_order
 from ave_tf.data.ave_release import ReleaseError
 from ave_tf.data.dataset_info import DatasetInfo
 
@@ -48,8 +53,10 @@ class ConvertConfig:
       annotations: Annotations.txt (with or without header); "" = `h5_dir/Annotations.txt` when
         present, else the copy shipped with ave_tf.
       splits: splits to write; empty = train/val/test, plus `train_noisy` when the noisy files
-        are in h5_dir, plus the `*_match` splits whose order files are in h5_dir. Asking for a
-        split whose order file is missing uses the one shipped with ave_tf.
+        are in h5_dir, plus the `*_match` splits whose order files are in h5_dir. A split whose
+        order file is missing uses the one shipped with ave_tf when the annotations are the
+        shipped ones; otherwise a match split is derived from its main split in h5_dir, and a
+        missing main split is an error.
       use_labels_file: take segment labels from `labels.h5` when present; False = always from
         the annotations.
       visual_dtype: "float32" (exact) or "float16" (half the disk; |x| > 65504 is an error).
@@ -59,6 +66,7 @@ class ConvertConfig:
       chunk_videos: videos per h5 read.
       prefetch_chunks: chunks read ahead of the encoder (bounds memory).
       show_progress: draw a progress bar.
+      seed: seed of each split's random write order (`write_order.permutation`).
     """
 
     h5_dir: str
@@ -73,6 +81,7 @@ class ConvertConfig:
     chunk_videos: int = 32
     prefetch_chunks: int = 2
     show_progress: bool = True
+    seed: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,7 +99,7 @@ class VideoMeta:
 
 @dataclasses.dataclass
 class SplitJob:
-    """One split to write: its rows (sorted) in a pair of feature arrays, and their metadata."""
+    """One split to write: its rows (in write order) in a pair of feature arrays, and metadata."""
 
     split: str
     rows: np.ndarray
@@ -198,14 +207,10 @@ def _annotation_path(config: ConvertConfig) -> str:
     return beside if os.path.isfile(beside) else ave_metadata.default_annotations_path()
 
 
-def _main_videos(config: ConvertConfig, release: _Release, notes: list, extra: dict) -> list:
-    """VideoMeta per row of the main release (train/val/test and the match splits)."""
-    audio = release.array(ave_release.AUDIO_FILE, ave_release.AUDIO_SHAPE)
-    visual = release.array(ave_release.VISUAL_FILE, ave_release.VISUAL_SHAPE)
-    _check_same_rows(audio, visual)
+def _read_annotations(config: ConvertConfig, audio: ave_release.FeatureArray) -> tuple[list, str]:
+    """The release's annotations (checked against its audio array) and their path."""
     annotation_path = _annotation_path(config)
     annotations = ave_metadata.read_annotations(annotation_path)
-    extra["annotations"] = annotation_path
     if len(annotations) != audio.num_rows:
         raise ReleaseError(
             f"{audio.path} has {audio.num_rows} videos but {annotation_path} has "
@@ -218,34 +223,61 @@ def _main_videos(config: ConvertConfig, release: _Release, notes: list, extra: d
             f"{annotation_path}: row {longest.row} ends at segment {longest.end} but "
             f"{audio.path} has {num_segments} segments per video"
         )
+    return annotations, annotation_path
+
+
+def _segment_labels(
+    config: ConvertConfig,
+    release: _Release,
+    annotations: list,
+    annotation_path: str,
+    num_segments: int,
+    notes: list,
+    extra: dict,
+) -> np.ndarray:
+    """[N, T] segment labels: from labels.h5 when present and wanted, else the annotations."""
     from_annotations = np.stack([ave_metadata.segment_labels(a, num_segments) for a in annotations])
-    if config.use_labels_file and release.has(ave_release.LABELS_FILE):
-        labels_path = release.path(ave_release.LABELS_FILE)
-        try:
-            labels = ave_release.read_labels(labels_path, ave_release.SEGMENT_LABELS_SHAPE)
-        except ReleaseError as e:
-            raise ReleaseError(
-                f"{e} (--nolabels_h5 takes the labels from the annotations)"
-            ) from None
-        if labels.shape != from_annotations.shape:
-            raise ReleaseError(
-                f"{labels_path} has labels of shape {labels.shape} but {audio.path} and "
-                f"{annotation_path} describe {from_annotations.shape}"
-            )
-        disagreeing = int((labels != from_annotations).any(axis=1).sum())
-        extra["labels_source"] = labels_path
-        extra["videos_whose_labels_differ_from_annotations"] = disagreeing
-        if disagreeing:
-            notes.append(f"{labels_path}: {disagreeing} videos differ from {annotation_path}")
-    else:
-        labels = from_annotations
+    if not (config.use_labels_file and release.has(ave_release.LABELS_FILE)):
         extra["labels_source"] = annotation_path
         if config.use_labels_file:
             notes.append(
                 f"no {ave_release.LABELS_FILE} in {config.h5_dir}: labels from {annotation_path}"
             )
+        return from_annotations
+    labels_path = release.path(ave_release.LABELS_FILE)
+    try:
+        labels = ave_release.read_labels(labels_path, ave_release.SEGMENT_LABELS_SHAPE)
+    except ReleaseError as e:
+        raise ReleaseError(f"{e} (--nolabels_h5 takes the labels from the annotations)") from None
+    if labels.shape != from_annotations.shape:
+        raise ReleaseError(
+            f"{labels_path} has labels of shape {labels.shape} but "
+            f"{release.path(ave_release.AUDIO_FILE)} and {annotation_path} describe "
+            f"{from_annotations.shape}"
+        )
+    disagreeing = int((labels != from_annotations).any(axis=1).sum())
+    extra["labels_source"] = labels_path
+    extra["videos_whose_labels_differ_from_annotations"] = disagreeing
+    if disagreeing:
+        notes.append(f"{labels_path}: {disagreeing} videos differ from {annotation_path}")
+    return labels
+
+
+def _main_videos(
+    config: ConvertConfig, release: _Release, notes: list, extra: dict
+) -> tuple[list, list]:
+    """VideoMeta per row of the main release (train/val/test and the match splits), and the
+    annotations they come from."""
+    audio = release.array(ave_release.AUDIO_FILE, ave_release.AUDIO_SHAPE)
+    visual = release.array(ave_release.VISUAL_FILE, ave_release.VISUAL_SHAPE)
+    _check_same_rows(audio, visual)
+    annotations, annotation_path = _read_annotations(config, audio)
+    extra["annotations"] = annotation_path
+    labels = _segment_labels(
+        config, release, annotations, annotation_path, audio.shape[1], notes, extra
+    )
     ids = unique_video_ids(annotations)
-    return [
+    videos = [
         VideoMeta(
             video_id=ids[a.row],
             class_index=ave_metadata.class_index(a.category),
@@ -257,9 +289,128 @@ def _main_videos(config: ConvertConfig, release: _Release, notes: list, extra: d
         )
         for a in annotations
     ]
+    return videos, annotations
 
 
-def _noisy_job(release: _Release, notes: list) -> SplitJob:
+@dataclasses.dataclass(frozen=True)
+class _SplitRows:
+    """A split's rows (sorted) and where they come from."""
+
+    split: str
+    rows: np.ndarray
+    source: str  # the order file, "package" (shipped with ave_tf) or "derived from <file>"
+    derived_from: int = 0  # videos of the main split it was derived from
+
+    def describe(self) -> str:
+        """The source as error messages name it."""
+        if self.source == "package":
+            return f"the {ave_release.order_file_name(self.split)} shipped with ave_tf"
+        if self.source.startswith("derived"):
+            return f"{self.split} ({self.source})"
+        return self.source
+
+
+class _SplitSources:
+    """Finds a split's rows: the release's order file; else the shipped one, but only for the
+    release those files index (the shipped annotations); else, for a match split, its main split
+    in the same release. Mixing another release's split files in would silently leak videos."""
+
+    def __init__(self, h5_dir: str, videos: list, num_segments: int, annotations: list, path: str):
+        self.h5_dir = h5_dir
+        self.num_rows = len(videos)
+        self.num_segments = num_segments
+        self.event_lengths = np.array([v.event_end - v.event_start for v in videos])
+        self.shipped = ave_metadata.is_shipped_release(annotations)
+        self.annotation_path = path
+
+    def get(self, split: str, required: bool = True) -> _SplitRows | None:
+        rows = ave_release.read_release_order(self.h5_dir, split, self.num_rows)
+        if rows is not None:
+            return _SplitRows(split, rows, self._path(split))
+        if self.shipped:
+            return _SplitRows(split, ave_release.shipped_order(split, self.num_rows), "package")
+        derived = self._derived(split)
+        if derived is not None or not required:
+            return derived
+        main = ave_release.main_split_of(split)
+        missing = self._path(split) + ("" if main == split else f" (nor {self._path(main)})")
+        raise ConvertError(
+            f"{missing}: not found, and the split files shipped with ave_tf do not apply: "
+            f"{self.annotation_path} is not the Annotations.txt shipped with ave_tf "
+            f"(add the file or leave {split} out of --splits)"
+        )
+
+    def _path(self, split: str) -> str:
+        return os.path.join(self.h5_dir, ave_release.order_file_name(split))
+
+    def _derived(self, split: str) -> _SplitRows | None:
+        main = ave_release.main_split_of(split)
+        main_rows = (
+            None
+            if main == split
+            else ave_release.read_release_order(self.h5_dir, main, self.num_rows)
+        )
+        if main_rows is None:
+            return None
+        source = f"derived from {ave_release.order_file_name(main)}"
+        rows = ave_release.derive_match_rows(
+            split, main_rows, self.event_lengths, self.num_segments
+        )
+        rows = ave_release.check_order(rows, self.num_rows, f"{split} {source}")
+        return _SplitRows(split, rows, source, derived_from=len(main_rows))
+
+
+def _resolve_splits(sources: _SplitSources, splits: list[str]) -> dict[str, _SplitRows]:
+    """The splits asked for, plus the other members of their families that the release has
+    (so a leak against, say, train is caught when only test is written)."""
+    resolved = {split: sources.get(split) for split in splits}
+    for family in ave_release.SPLIT_FAMILIES:
+        if not any(split in resolved for split in family):
+            continue
+        for split in family:
+            if split not in resolved:
+                found = sources.get(split, required=False)
+                if found is not None:
+                    resolved[split] = found
+    return resolved
+
+
+def _check_families(resolved: dict, videos: list, notes: list, extra: dict) -> None:
+    """Refuses a video in two splits of one family; records overlaps across families."""
+    rows = {split: r.rows for split, r in resolved.items()}
+    leak = ave_release.first_leak(rows)
+    if leak:
+        a, b, row = leak
+        raise ReleaseError(
+            f"{resolved[a].describe()} and {resolved[b].describe()} both list row {row} "
+            f"({videos[row].video_id}): a video may be in only one of "
+            f"{', '.join(ave_release.family_of(a))}"
+        )
+    overlaps = ave_release.cross_family_overlaps(rows)
+    if any(overlaps.values()):  # both families present
+        extra["split_overlaps"] = overlaps
+    shared = [f"{a}/{b} {n}" for a, counts in overlaps.items() for b, n in counts.items() if n]
+    if shared:
+        notes.append(
+            "the *_match splits share annotation rows with train/val/test (by design: another "
+            f"partition of the same videos, for cross-modality localization): {', '.join(shared)}"
+        )
+
+
+def _source_note(config: ConvertConfig, found: _SplitRows) -> str | None:
+    """Why a split's rows do not come from its own order file in h5_dir, if they do not."""
+    name = ave_release.order_file_name(found.split)
+    if found.source == "package":
+        return f"no {name} in {config.h5_dir}: using the one shipped with ave_tf for {found.split}"
+    if found.derived_from:
+        return (
+            f"no {name} in {config.h5_dir} and the annotations are not the shipped ones: "
+            f"{found.split} {found.source} ({len(found.rows)} of {found.derived_from} videos)"
+        )
+    return None
+
+
+def _noisy_job(release: _Release, notes: list, seed: int) -> SplitJob:
     """The background-only videos of weak training (`*_noisy.h5`): video-level labels only."""
     audio = release.array(ave_release.AUDIO_NOISY_FILE, ave_release.AUDIO_SHAPE)
     visual = release.array(ave_release.VISUAL_NOISY_FILE, ave_release.VISUAL_SHAPE)
@@ -292,7 +443,32 @@ def _noisy_job(release: _Release, notes: list) -> SplitJob:
                 labels=np.full([num_segments], c) if background else None,
             )
         )
-    return SplitJob(schema.NOISY_SPLIT, np.arange(audio.num_rows), audio, visual, videos)
+    rows = write_order.permutation(audio.num_rows, schema.NOISY_SPLIT, seed)
+    return SplitJob(schema.NOISY_SPLIT, rows, audio, visual, [videos[r] for r in rows])
+
+
+def _main_jobs(
+    config: ConvertConfig, release: _Release, splits: list, notes: list, extra: dict
+) -> list[SplitJob]:
+    """The jobs of the main release's splits, their families checked, in write order."""
+    videos, annotations = _main_videos(config, release, notes, extra)
+    audio = release.array(ave_release.AUDIO_FILE, ave_release.AUDIO_SHAPE)
+    visual = release.array(ave_release.VISUAL_FILE, ave_release.VISUAL_SHAPE)
+    sources = _SplitSources(
+        config.h5_dir, videos, audio.shape[1], annotations, extra["annotations"]
+    )
+    resolved = _resolve_splits(sources, splits)
+    _check_families(resolved, videos, notes, extra)
+    jobs = []
+    for split in splits:
+        found = resolved[split]
+        note = _source_note(config, found)
+        if note:
+            notes.append(note)
+        extra["order_sources"][split] = found.source
+        rows = found.rows[write_order.permutation(len(found.rows), split, config.seed)]
+        jobs.append(SplitJob(split, rows, audio, visual, [videos[r] for r in rows]))
+    return jobs
 
 
 def plan(config: ConvertConfig, release: _Release) -> tuple[list[SplitJob], list[str], dict]:
@@ -302,24 +478,19 @@ def plan(config: ConvertConfig, release: _Release) -> tuple[list[SplitJob], list
     if unknown:
         raise ConvertError(f"--splits: unknown split(s) {unknown}; known: {schema.ALL_SPLITS}")
     notes: list[str] = []
-    extra: dict = {"h5_dir": os.path.abspath(config.h5_dir), "order_sources": {}}
+    extra: dict = {
+        "h5_dir": os.path.abspath(config.h5_dir),
+        "order_sources": {},
+        "write_order": write_order.provenance(
+            config.seed, "each split's annotation rows (= h5 rows) in ascending row order"
+        ),
+    }
     jobs = []
     main_splits = [s for s in splits if s != schema.NOISY_SPLIT]
     if main_splits:
-        videos = _main_videos(config, release, notes, extra)
-        audio = release.array(ave_release.AUDIO_FILE, ave_release.AUDIO_SHAPE)
-        visual = release.array(ave_release.VISUAL_FILE, ave_release.VISUAL_SHAPE)
-        for split in main_splits:
-            rows, source = ave_release.read_split_rows(config.h5_dir, split, audio.num_rows)
-            if source == "package":
-                notes.append(
-                    f"no {ave_release.order_file_name(split)} in {config.h5_dir}: "
-                    f"using the one shipped with ave_tf for {split}"
-                )
-            extra["order_sources"][split] = source
-            jobs.append(SplitJob(split, rows, audio, visual, [videos[r] for r in rows]))
+        jobs += _main_jobs(config, release, main_splits, notes, extra)
     if schema.NOISY_SPLIT in splits:
-        jobs.append(_noisy_job(release, notes))
+        jobs.append(_noisy_job(release, notes, config.seed))
     return jobs, notes, extra
 
 
@@ -354,6 +525,7 @@ def _narrow(
 
 
 def _read_chunks(jobs: list[SplitJob], config: ConvertConfig) -> Iterator[_Chunk]:
+    """Each job's rows in write order, `chunk_videos` at a time (memory: one chunk per file)."""
     visual_dtype = "<f2" if config.visual_dtype == "float16" else "<f4"
     buffers: dict = {}  # one read buffer per file, reused (no fresh pages to fault in)
     for job in jobs:
@@ -484,6 +656,8 @@ def convert(config: ConvertConfig, log: Callable[[str], None] = logging.info) ->
         raise ConvertError(f"--visual_dtype must be one of {schema.VISUAL_DTYPES}")
     if config.chunk_videos < 1 or config.prefetch_chunks < 1:
         raise ConvertError("--chunk_videos must be at least 1")
+    if config.seed < 0:
+        raise ConvertError(f"--seed must be >= 0, got {config.seed}")
     _refuse_existing_dataset(config)
     release = _Release(config.h5_dir)
     try:

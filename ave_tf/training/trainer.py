@@ -153,7 +153,9 @@ def _train(task, cfg: TrainConfig, data_dir, model_dir, info, resumed, val_split
             records = pipeline.records_dataset(
                 train_files, input_config, info.compression, plan.shard_records
             )
-        dataset = pipeline.batched_features(records, input_config, plan.buffer_records)
+        # A memory cache already holds the split: a buffer of all of it shares those tensors.
+        buffer = plan.records if cfg.cache == "memory" else plan.buffer_records
+        dataset = pipeline.batched_features(records, input_config, buffer)
         dataset = dataset.map(task.select, num_parallel_calls=tf.data.AUTOTUNE).take(steps)
         return _EpochInput(strategy.experimental_distribute_dataset(dataset))
 
