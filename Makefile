@@ -13,7 +13,7 @@ LATEST_STAMP := $(LATEST_VENV)/.installed-$(shell cat setup.py $(LATEST_CONSTRAI
 JAX_STAMP := $(JAX_VENV)/.installed-$(shell cat setup.py $(JAX_CONSTRAINTS) | md5sum | cut -c1-12)
 # The tests that need no TensorFlow: the layers and the model builders (keras.ops only).
 JAX_TESTS ?= tests/test_layer_*.py tests/test_models_backend_agnostic.py \
-	tests/test_model_ed_tcn.py tests/test_cross_modal_model.py
+	tests/test_model_ed_tcn.py tests/test_cross_modal_model.py tests/test_padding_masks.py
 DEMO_DATA ?= tfrecords/ave_synthetic
 DEMO_MODEL ?= runs/demo
 

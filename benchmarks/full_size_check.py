@@ -69,6 +69,12 @@ def _parse_args():
     parser.add_argument("--videos", type=int, default=0, help="Debug: only the first N rows.")
     parser.add_argument("--train_flags", default="", help="Extra ave_train flags, space-separated.")
     parser.add_argument("--tag", default="", help="Suffix of the run folders (e.g. a variant).")
+    parser.add_argument(
+        "--class_sorted",
+        action="store_true",
+        help="Train on a copy whose train split is in class order, without per-shard record "
+        "counts, as an older ave_convert wrote it (checks that the reader alone copes).",
+    )
     return parser.parse_args()
 
 
@@ -192,7 +198,8 @@ def convert(h5_dir: str, data_dir: str, logs: str) -> None:
 def train_and_evaluate(name, data_dir, runs_dir, logs, args) -> dict:
     model_flags, epochs = RUNS[name]
     epochs = args.epochs or epochs
-    model_dir = os.path.join(runs_dir, f"{name}{args.tag}")
+    suffix = "_class_sorted" if args.class_sorted else ""
+    model_dir = os.path.join(runs_dir, f"{name}{suffix}{args.tag}")
     result_path = os.path.join(model_dir, "test.json")
     if not os.path.exists(result_path):
         command = _binary("ave_train") + [
@@ -204,7 +211,8 @@ def train_and_evaluate(name, data_dir, runs_dir, logs, args) -> dict:
             *model_flags,
             *args.train_flags.split(),
         ]
-        code, train_seconds, rss = _run(command, os.path.join(logs, f"train_{name}{args.tag}.log"))
+        log = os.path.join(logs, f"train_{name}{suffix}{args.tag}.log")
+        code, train_seconds, rss = _run(command, log)
         if code:
             return {"run": name, "error": f"ave_train exit {code}", "peak_rss_mb": rss}
         command = _binary("ave_eval") + [
@@ -213,7 +221,7 @@ def train_and_evaluate(name, data_dir, runs_dir, logs, args) -> dict:
             "--split=test",
             f"--output={result_path}.eval",
         ]
-        code, _, _ = _run(command, os.path.join(logs, f"eval_{name}{args.tag}.log"))
+        code, _, _ = _run(command, os.path.join(logs, f"eval_{name}{suffix}{args.tag}.log"))
         if code:
             return {"run": name, "error": f"ave_eval exit {code}"}
         with open(f"{result_path}.eval") as f:
@@ -232,6 +240,47 @@ def train_and_evaluate(name, data_dir, runs_dir, logs, args) -> dict:
         return {"run": name, **json.load(f)}
 
 
+def write_class_sorted_copy(data_dir: str, sorted_dir: str) -> None:
+    """`data_dir` with its train split rewritten in annotation-row (= class) order, the shards
+    holding as many records as before, and no `shard_records` in dataset.json."""
+    if os.path.exists(os.path.join(sorted_dir, schema.DATASET_INFO_FILE)):
+        print(f"class-sorted copy: reusing {sorted_dir}")
+        return
+    import tensorflow as tf
+    from tensorflow.core.example import example_pb2
+
+    staging = sorted_dir + ".partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    os.makedirs(staging)
+    with open(os.path.join(data_dir, schema.DATASET_INFO_FILE)) as f:
+        info = json.load(f)
+    for split, entry in info["splits"].items():
+        entry.pop("shard_records", None)
+        if split != "train":
+            for name in entry["files"]:
+                os.link(os.path.join(data_dir, name), os.path.join(staging, name))
+            continue
+        files = [os.path.join(data_dir, name) for name in entry["files"]]
+        records = list(tf.data.TFRecordDataset(files).as_numpy_iterator())  # ~3.3 GB
+
+        def row(record):
+            context = example_pb2.SequenceExample.FromString(record).context.feature
+            return context[schema.ANNOTATION_INDEX_KEY].int64_list.value[0]
+
+        records.sort(key=row)
+        per_shard = -(-len(records) // len(files))
+        for index, name in enumerate(entry["files"]):
+            with tf.io.TFRecordWriter(os.path.join(staging, name)) as writer:
+                for record in records[index * per_shard : (index + 1) * per_shard]:
+                    writer.write(record)
+        del records
+    info["extra"]["write_order"] = {"shuffled": False, "note": "train in class order (check)"}
+    with open(os.path.join(staging, schema.DATASET_INFO_FILE), "w") as f:
+        json.dump(info, f)
+    os.replace(staging, sorted_dir)
+    print(f"class-sorted copy: wrote {sorted_dir}")
+
+
 def _cell(value, fmt):
     return "n/a" if value is None else format(value, fmt)
 
@@ -245,6 +294,20 @@ def main():
     data_dir = os.path.join(args.work_dir, "tfrecords")
     write_release(h5_dir, args.videos)
     convert(h5_dir, data_dir, logs)
+    if args.class_sorted:
+        sorted_dir = data_dir + "_class_sorted"
+        # In a child process: the copy holds the split in memory, and a parent's RSS at fork
+        # would show up in every later child's ru_maxrss.
+        import multiprocessing
+
+        copier = multiprocessing.get_context("spawn").Process(
+            target=write_class_sorted_copy, args=(data_dir, sorted_dir)
+        )
+        copier.start()
+        copier.join()
+        if copier.exitcode:
+            sys.exit(f"writing the class-sorted copy failed (exit {copier.exitcode})")
+        data_dir = sorted_dir
     rows = []
     for name in args.runs.split(","):
         row = train_and_evaluate(name, data_dir, os.path.join(args.work_dir, "runs"), logs, args)

@@ -5,7 +5,9 @@ synchronized visual window: `t* = argmin_s sum_k D(V_{s+k}, A_{q+k})` over s = 0
 V2A is symmetric (a visual query searched in the audio). Ties go to the earliest start.
 
 `pairwise_distances` and `localize_window` are pure keras.ops, vectorized over the batch, with
-dynamic T, so an exported `tf.function` (the `distance` serving signature) can run them.
+dynamic T, so an exported `tf.function` (the `distance` serving signature) can run them. In a
+padded batch, pass each video's real length as `search_length` (the parser's `num_segments`, or
+`segment_lengths` of the model's `segment_mask` output): padded segments are then never searched.
 
 Evaluation (paper Sec. 6.1 and the authors' `cmm_test.py`): every video whose event [start, end)
 is non-empty and shorter than the video gives one A2V query (the audio of the event segments)
@@ -40,6 +42,11 @@ def pairwise_distances(audio_embedding, visual_embedding):
     visual_embedding = ops.cast(visual_embedding, "float32")
     difference = audio_embedding[:, :, None, :] - visual_embedding[:, None, :, :]
     return ops.sqrt(ops.maximum(ops.sum(ops.square(difference), axis=-1), DISTANCE_EPSILON))
+
+
+def segment_lengths(segment_mask):
+    """[B] int32 real segments per video from a [B, T] prefix mask (the models' `segment_mask`)."""
+    return ops.sum(ops.cast(ops.greater(segment_mask, 0), "int32"), axis=1)
 
 
 def _static_int_array(value):
@@ -81,7 +88,8 @@ def localize_window(pairwise, query_start, query_length, direction: str, search_
       query_length: scalar or [B] int, the query length l >= 1.
       direction: "a2v" (audio query, search the visual) or "v2a" (visual query, search audio).
       search_length: optional scalar or [B] int, real segments of the searched modality (for
-        padded batches); defaults to all T_v ("a2v") or T_a ("v2a").
+        padded batches: `segment_lengths(outputs["segment_mask"])`); defaults to all T_v ("a2v")
+        or T_a ("v2a"), padding included.
 
     Returns:
       [B] int32 predicted start in the searched modality; ties go to the earliest start, and -1

@@ -306,8 +306,14 @@ class AveServingModule(tf.Module):
         pairwise = cross_modal_search.pairwise_distances(
             outputs["audio_embedding"], outputs["visual_embedding"]
         )
+        # Padded videos (all-zero trailing segments) are searched over their real segments only.
+        search_length = None
+        if "segment_mask" in outputs:
+            search_length = cross_modal_search.segment_lengths(outputs["segment_mask"])
         start = tf.cast(
-            cross_modal_search.localize_window(pairwise, query_start, query_length, direction),
+            cross_modal_search.localize_window(
+                pairwise, query_start, query_length, direction, search_length=search_length
+            ),
             tf.int64,
         )
         return {sig.START: start, sig.END: start + query_length}

@@ -1,4 +1,5 @@
-"""Keras 3 layers (keras.ops only, backend-agnostic): attention, fusion, MIL pooling, ED-TCN.
+"""Keras 3 layers (keras.ops only, backend-agnostic): attention, fusion, MIL pooling, ED-TCN,
+the padding mask.
 
 Importing this package registers every layer with Keras serialization (package "ave_tf"), so a
 saved `.keras` model that uses them loads after `import ave_tf.layers`.
@@ -20,6 +21,7 @@ from ave_tf.layers.max_pooling_fusion import MaxPoolingFusion
 from ave_tf.layers.mil_pooling import MILPooling
 from ave_tf.layers.multimodal_bilinear_fusion import MultimodalBilinearFusion
 from ave_tf.layers.multimodal_residual_fusion import MultimodalResidualFusion
+from ave_tf.layers.segment_mask import SegmentMask
 from ave_tf.layers.spatial_average_pooling import SpatialAveragePooling
 from ave_tf.layers.visual_guided_audio_attention import VisualGuidedAudioAttention
 
@@ -38,6 +40,7 @@ __all__ = [
     "MaxPoolingFusion",
     "MultimodalBilinearFusion",
     "MultimodalResidualFusion",
+    "SegmentMask",
     "SpatialAveragePooling",
     "VisualGuidedAudioAttention",
 ]

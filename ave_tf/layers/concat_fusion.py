@@ -30,6 +30,10 @@ class ConcatFusion(keras.layers.Layer):
         Tian et al., ECCV 2018, Table 1 and Table 2 ("Concat").
     """
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True  # per segment: a time mask passes through
+
     def call(self, audio, visual):
         return ops.concatenate([audio, visual], axis=-1)
 

@@ -43,6 +43,7 @@ class DualMultimodalResidualFusion(keras.layers.Layer):
 
     def __init__(self, units=None, blocks=1, **kwargs):
         super().__init__(**kwargs)
+        self.supports_masking = True  # per segment: a time mask passes through
         if blocks < 1:
             raise ValueError(f"{self.name}: blocks must be >= 1, got {blocks}")
         self.units = units

@@ -48,6 +48,7 @@ class DualMultimodalResidualFusionEnsemble(keras.layers.Layer):
 
     def __init__(self, num_classes, units=None, blocks=1, **kwargs):
         super().__init__(**kwargs)
+        self.supports_masking = True  # per segment: a time mask passes through
         self.num_classes = num_classes
         self.units = units
         self.blocks = blocks

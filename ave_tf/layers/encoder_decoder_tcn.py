@@ -17,6 +17,11 @@ class EncoderDecoderTCN(keras.layers.Layer):
     cropped to 5 -> 10). Normalized ReLU divides the rectified activations of each segment
     by their maximum over channels (plus 1e-5).
 
+    With a `mask`, padded segments are zeroed before every convolution and after every stage
+    (the mask is max-pooled and cropped along with the sequence), so a real segment sees what
+    the unpadded video's 'same' padding shows it: zeros, never padding's features. Pooling a
+    real segment with a zeroed one is exact since normalized ReLU outputs are >= 0.
+
     Args:
         filters: sequence of ints. Channels of the encoder stages, first to last; the decoder
             uses them in reverse, so the output has `filters[0]` channels.
@@ -26,6 +31,8 @@ class EncoderDecoderTCN(keras.layers.Layer):
 
     Call arguments:
         sequence: float tensor `[batch, time, features]`.
+        mask: optional float or bool tensor `[batch, time]`, 1 for real segments and 0 for
+            padding (e.g. `SegmentMask`); padded outputs are 0.
         training: bool, whether dropout is active.
 
     Returns:
@@ -84,17 +91,26 @@ class EncoderDecoderTCN(keras.layers.Layer):
         """Max pooling by 2 that keeps a last odd segment: ceil(T / 2) outputs."""
         return ops.max_pool(x, pool_size=2, strides=2, padding="same")
 
-    def call(self, sequence, training=None):
-        x = sequence
-        skip_lengths = []
+    def call(self, sequence, mask=None, training=None):
+        keep = None if mask is None else ops.expand_dims(ops.cast(mask, sequence.dtype), -1)
+        x = self._masked(sequence, keep)
+        skips = []
         for conv in self.encoder_convs:
-            skip_lengths.append(ops.shape(x)[1])
+            skips.append((ops.shape(x)[1], keep))
             x = self._normalized_relu(self.dropout_layer(conv(x), training=training))
-            x = self._pool(x)
-        for conv, length in zip(self.decoder_convs, reversed(skip_lengths), strict=True):
-            x = ops.repeat(x, 2, axis=1)[:, :length]
+            x = self._pool(self._masked(x, keep))
+            keep = None if keep is None else self._pool(keep)
+        for conv, (length, keep) in zip(self.decoder_convs, reversed(skips), strict=True):
+            x = self._masked(ops.repeat(x, 2, axis=1)[:, :length], keep)
             x = self._normalized_relu(self.dropout_layer(conv(x), training=training))
-        return x
+        return self._masked(x, keep)
+
+    @staticmethod
+    def _masked(x, keep):
+        return x if keep is None else x * keep
+
+    def compute_mask(self, sequence, mask=None):
+        return mask
 
     def compute_output_shape(self, sequence_shape):
         return tuple(sequence_shape[:-1]) + (self.filters[0],)

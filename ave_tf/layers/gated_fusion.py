@@ -35,6 +35,7 @@ class GatedFusion(keras.layers.Layer):
 
     def __init__(self, units, **kwargs):
         super().__init__(**kwargs)
+        self.supports_masking = True  # per segment: a time mask passes through
         self.units = units
 
     def build(self, audio_shape, visual_shape):

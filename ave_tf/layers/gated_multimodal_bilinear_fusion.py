@@ -38,6 +38,7 @@ class GatedMultimodalBilinearFusion(keras.layers.Layer):
 
     def __init__(self, units, rank=None, **kwargs):
         super().__init__(**kwargs)
+        self.supports_masking = True  # per segment: a time mask passes through
         self.units = units
         self.rank = rank
 

@@ -57,6 +57,9 @@ class MILPooling(keras.layers.Layer):
         lowest = ops.cast(-6e4 if dtype == "float16" else -1e9, dtype)
         return ops.max(ops.where(mask > 0, segment_logits, lowest), axis=-2)
 
+    def compute_mask(self, segment_logits, previous_mask=None):
+        return None  # one prediction per video: the time mask ends here
+
     def compute_output_shape(self, segment_logits_shape, segment_mask_shape=None):
         return tuple(segment_logits_shape[:-2]) + (segment_logits_shape[-1],)
 

@@ -37,6 +37,7 @@ class MultimodalBilinearFusion(keras.layers.Layer):
 
     def __init__(self, units, rank=None, **kwargs):
         super().__init__(**kwargs)
+        self.supports_masking = True  # per segment: a time mask passes through
         self.units = units
         self.rank = rank
 

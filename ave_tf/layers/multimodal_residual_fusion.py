@@ -44,6 +44,7 @@ class MultimodalResidualFusion(keras.layers.Layer):
 
     def __init__(self, units=None, blocks=1, residual_modality="audio", **kwargs):
         super().__init__(**kwargs)
+        self.supports_masking = True  # per segment: a time mask passes through
         if residual_modality not in RESIDUAL_MODALITIES:
             raise ValueError(
                 f"{self.name}: residual_modality must be one of {RESIDUAL_MODALITIES}, "

@@ -5,6 +5,9 @@ features into a common space, one segment at a time (no temporal model), and out
 Euclidean distance of each synchronized pair (eq. 9). Because segments are independent, training
 pairs can be fed as "videos" of T=1 (see `ave_tf/training/cross_modal_pairs.py`), and a test
 video is embedded once and searched with `ave_tf/evaluation/cross_modal_search.py` (eq. 8).
+Padding a batch therefore changes no real segment's embedding or distance; the `segment_mask`
+output (`ave_tf.layers.SegmentMask`: trailing all-zero segments are padding) tells the search
+where each video ends, so a padded segment is never searched.
 
 AVDLN (audio-visual distance learning network): two 2-layer fully connected towers trained with
 the contrastive loss (eq. 10). The default sizes are those of the authors' release
@@ -29,6 +32,7 @@ import keras
 from keras import layers, ops
 
 from ave_tf.data import schema
+from ave_tf.layers import SegmentMask
 
 METHODS = ("avdln", "dcca")
 # Negative training pairs (see ave_tf/training/cross_modal_pairs.py for the exact sampling).
@@ -255,9 +259,10 @@ def build_cross_modal_model(config: CrossModalConfig) -> keras.Model:
     Returns:
       A `keras.Model` with inputs `{"audio": [B, T, 128], "visual": [B, T, 7, 7, 512]}` (T
       variable) and outputs `audio_embedding` [B, T, D], `visual_embedding` [B, T, D] and
-      `distances` [B, T]. DCCA also outputs the raw network outputs `audio_tower` and
-      `visual_tower` [B, T, dcca_output_dim] that its loss and the linear CCA fit use
-      (D = embedding_dim for AVDLN, dcca_output_dim for DCCA).
+      `distances` [B, T], and `segment_mask` [B, T] float32 (1 = real segment, 0 = padding,
+      for `cross_modal_search.segment_lengths`). DCCA also outputs the raw network outputs
+      `audio_tower` and `visual_tower` [B, T, dcca_output_dim] that its loss and the linear CCA
+      fit use (D = embedding_dim for AVDLN, dcca_output_dim for DCCA).
     """
     config.validate()
     # === Inputs ===
@@ -285,6 +290,7 @@ def build_cross_modal_model(config: CrossModalConfig) -> keras.Model:
             "audio_embedding": audio_embedding,
             "visual_embedding": visual_embedding,
             "distances": distances,
+            "segment_mask": SegmentMask(name="segment_mask")(audio, visual),
         }
     )
 

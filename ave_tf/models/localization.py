@@ -13,6 +13,12 @@ and a dict of float32 outputs:
 
 Graph: segment features (audio vector; visual vector by attention or average pooling) ->
 temporal model(s) -> fusion at the configured stage -> a shared dense classifier per segment.
+
+Padding: `layers.SegmentMask` derives from the two inputs which trailing segments are padding
+(all-zero audio and visual, as the parser pads); the temporal models and MIL pooling take that
+mask, and everything else works per segment, so a video's outputs on its real segments do not
+depend on the padding of its batch. Outputs on padded segments are meaningless (the losses
+skip them: labels -1).
 """
 
 import keras
@@ -45,12 +51,13 @@ def build_localization_model(config: ModelConfig, use_cudnn="auto") -> keras.Mod
     """
     config.validate()
     inputs = _inputs(config)
+    mask = layers.SegmentMask(name="segment_mask")(inputs[AUDIO_INPUT], inputs[VISUAL_INPUT])
     audio, visual, maps = _segment_features(config, inputs[AUDIO_INPUT], inputs[VISUAL_INPUT])
     if config.modality == "av":
-        logits = _fused_logits(config, audio, visual, use_cudnn)
+        logits = _fused_logits(config, audio, visual, mask, use_cudnn)
     else:
         features = audio if config.modality == "audio" else visual
-        logits = _single_modality_logits(config, features, use_cudnn)
+        logits = _single_modality_logits(config, features, mask, use_cudnn)
     outputs = {LOGITS: keras.layers.Activation("linear", dtype="float32", name=LOGITS)(logits)}
     outputs[ATTENTION] = keras.layers.Activation("linear", dtype="float32", name=ATTENTION)(
         maps[ATTENTION]
@@ -62,7 +69,7 @@ def build_localization_model(config: ModelConfig, use_cudnn="auto") -> keras.Mod
     if config.task == "weak":
         outputs[VIDEO_LOGITS] = layers.MILPooling(
             config.mil_pooling, dtype="float32", name=VIDEO_LOGITS
-        )(outputs[LOGITS])
+        )(outputs[LOGITS], segment_mask=mask)
     return keras.Model(inputs, outputs, name=_model_name(config))
 
 
@@ -108,19 +115,20 @@ def _segment_features(config, audio_input, visual_input):
     return audio, visual, maps
 
 
-def _single_modality_logits(config, features, use_cudnn):
-    hidden = build_temporal_layer(config, f"{config.modality}_temporal", use_cudnn)(features)
+def _single_modality_logits(config, features, mask, use_cudnn):
+    temporal = build_temporal_layer(config, f"{config.modality}_temporal", use_cudnn)
+    hidden = temporal(features, mask=mask)
     return _classifier(config, hidden, "classifier")
 
 
-def _fused_logits(config, audio, visual, use_cudnn):
+def _fused_logits(config, audio, visual, mask, use_cudnn):
     if config.fusion_stage == "early":
         units = config.fusion_dim or config.hidden_size
         fused = build_fusion_layer(config, units, "fusion")(audio, visual)
-        hidden = build_temporal_layer(config, "fused_temporal", use_cudnn)(fused)
+        hidden = build_temporal_layer(config, "fused_temporal", use_cudnn)(fused, mask=mask)
         return _classifier(config, hidden, "classifier")
-    audio = build_temporal_layer(config, "audio_temporal", use_cudnn)(audio)
-    visual = build_temporal_layer(config, "visual_temporal", use_cudnn)(visual)
+    audio = build_temporal_layer(config, "audio_temporal", use_cudnn)(audio, mask=mask)
+    visual = build_temporal_layer(config, "visual_temporal", use_cudnn)(visual, mask=mask)
     if config.fusion_stage == "late":
         units = config.fusion_dim or temporal_output_width(config)
         if config.fusion == "dmrfe":

@@ -18,6 +18,10 @@ def temporal_output_width(config: ModelConfig) -> int:
 def build_temporal_layer(config: ModelConfig, name: str, use_cudnn="auto") -> keras.layers.Layer:
     """Returns a layer mapping `[batch, T, features]` to `[batch, T, temporal_output_width]`.
 
+    Call it with `mask=` ([batch, T], 1 = real segment): the LSTMs then skip padded segments
+    (the backward direction of a BiLSTM starts at each video's last real segment) and the
+    ED-TCN zeroes them, so real segments never see padding.
+
     `use_cudnn` is passed to `keras.layers.LSTM`: "auto" lets Keras pick the GPU-only CudnnRNN
     op when a GPU is visible at trace time, False never does. Both build the same variables
     (kernel, recurrent_kernel, bias), so weights trained with one load into the other.

@@ -16,7 +16,6 @@ import time
 
 import keras
 import tensorflow as tf
-from absl import logging
 
 from ave_tf.data import pipeline
 from ave_tf.data.dataset_info import DatasetError, load_dataset_info
@@ -127,9 +126,7 @@ def _train(task, cfg: TrainConfig, data_dir, model_dir, info, resumed, val_split
     plan = pipeline.shuffle_plan(
         train_files, _train_input_config(cfg, 0), info.compression, recorded
     )
-    logging.info("training input: %s", plan.describe())
-    if cfg.verbose:
-        print(f"Training input: {plan.describe()}")
+    print(f"Training input: {plan.describe()}", flush=True)
     val_config = pipeline.InputConfig(
         batch_size=cfg.batch_size, deterministic=True, skip_corrupt=cfg.skip_corrupt
     )
