@@ -85,14 +85,22 @@ def _write_features(f, key, videos, render, shape):
         dataset[start : start + len(block)] = np.stack(block).astype(np.float64)
 
 
-def write_release(h5_dir: str, limit: int = 0) -> None:
-    """The release folder (written in a staging folder, renamed when complete)."""
-    if os.path.exists(os.path.join(h5_dir, ave_release.VISUAL_FILE)):
-        print(f"release: reusing {h5_dir}")
-        return
-    staging = h5_dir + ".partial"
+def _staging_unless_done(final: str, marker: str, what: str) -> str | None:
+    """A fresh staging folder for `final`, or None when `final/marker` shows it is done."""
+    if os.path.exists(os.path.join(final, marker)):
+        print(f"{what}: reusing {final}")
+        return None
+    staging = final + ".partial"
     shutil.rmtree(staging, ignore_errors=True)
     os.makedirs(staging)
+    return staging
+
+
+def write_release(h5_dir: str, limit: int = 0) -> None:
+    """The release folder (written in a staging folder, renamed when complete)."""
+    staging = _staging_unless_done(h5_dir, ave_release.VISUAL_FILE, "release")
+    if staging is None:
+        return
     started = time.time()
     annotations = ave_metadata.read_annotations()
     if limit:
@@ -109,22 +117,12 @@ def write_release(h5_dir: str, limit: int = 0) -> None:
 
     rows = [a.row for a in annotations]
     segments = (schema.NUM_SEGMENTS,)
-    with h5py.File(os.path.join(staging, ave_release.AUDIO_FILE), "w") as audio_file:
-        _write_features(
-            audio_file,
-            ave_release.FEATURE_KEY,
-            rows,
-            lambda r: video(r).audio * AUDIO_SCALE,
-            (*segments, schema.AUDIO_DIM),
-        )
-    with h5py.File(os.path.join(staging, ave_release.VISUAL_FILE), "w") as visual_file:
-        _write_features(
-            visual_file,
-            ave_release.FEATURE_KEY,
-            rows,
-            lambda r: video(r).visual * VISUAL_SCALE,
-            (*segments, *schema.VISUAL_SHAPE),
-        )
+    for name, render, shape in (
+        (ave_release.AUDIO_FILE, lambda r: video(r).audio * AUDIO_SCALE, (schema.AUDIO_DIM,)),
+        (ave_release.VISUAL_FILE, lambda r: video(r).visual * VISUAL_SCALE, schema.VISUAL_SHAPE),
+    ):
+        with h5py.File(os.path.join(staging, name), "w") as f:
+            _write_features(f, ave_release.FEATURE_KEY, rows, render, (*segments, *shape))
     labels = np.stack([ave_metadata.segment_labels(a) for a in annotations])
     with h5py.File(os.path.join(staging, ave_release.LABELS_FILE), "w") as f:
         f.create_dataset(ave_release.FEATURE_KEY, data=np.eye(schema.NUM_CLASSES)[labels])
@@ -243,15 +241,12 @@ def train_and_evaluate(name, data_dir, runs_dir, logs, args) -> dict:
 def write_class_sorted_copy(data_dir: str, sorted_dir: str) -> None:
     """`data_dir` with its train split rewritten in annotation-row (= class) order, the shards
     holding as many records as before, and no `shard_records` in dataset.json."""
-    if os.path.exists(os.path.join(sorted_dir, schema.DATASET_INFO_FILE)):
-        print(f"class-sorted copy: reusing {sorted_dir}")
+    staging = _staging_unless_done(sorted_dir, schema.DATASET_INFO_FILE, "class-sorted copy")
+    if staging is None:
         return
     import tensorflow as tf
     from tensorflow.core.example import example_pb2
 
-    staging = sorted_dir + ".partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    os.makedirs(staging)
     with open(os.path.join(data_dir, schema.DATASET_INFO_FILE)) as f:
         info = json.load(f)
     for split, entry in info["splits"].items():

@@ -157,33 +157,29 @@ def records_dataset(
         records = tf.data.TFRecordDataset(
             path, compression_type=compression, buffer_size=_RANGE_READ_BUFFER
         )
-        records = records.skip(start).take(count)
-        if config.skip_corrupt:
-            records = records.ignore_errors(log_warning=True)
-        return records
+        return records.skip(start).take(count)
 
-    ds = ranges.interleave(
-        read,
-        cycle_length=min(config.cycle_length, len(paths)),
-        block_length=1,
-        num_parallel_calls=AUTOTUNE,
-        deterministic=config.deterministic,
-    )
-    if config.cache:
-        ds = ds.cache("" if config.cache == "memory" else config.cache)
-    return ds
+    return _interleaved(ranges, read, min(config.cycle_length, len(paths)), config)
 
 
 def _stream_in_order(files, config, compression) -> tf.data.Dataset:
     def read(path):
-        records = tf.data.TFRecordDataset(path, compression_type=compression, buffer_size=8 << 20)
-        if config.skip_corrupt:
-            records = records.ignore_errors(log_warning=True)
-        return records
+        return tf.data.TFRecordDataset(path, compression_type=compression, buffer_size=8 << 20)
 
-    ds = tf.data.Dataset.from_tensor_slices(files).interleave(
-        read,
-        cycle_length=min(config.cycle_length, len(files), 4),
+    sources = tf.data.Dataset.from_tensor_slices(files)
+    return _interleaved(sources, read, min(config.cycle_length, len(files), 4), config)
+
+
+def _interleaved(sources, read, cycle_length, config) -> tf.data.Dataset:
+    """The records of `read(*source)` for every source, `cycle_length` sources at a time."""
+
+    def read_source(*source):
+        records = read(*source)
+        return records.ignore_errors(log_warning=True) if config.skip_corrupt else records
+
+    ds = sources.interleave(
+        read_source,
+        cycle_length=cycle_length,
         block_length=1,
         num_parallel_calls=AUTOTUNE,
         deterministic=config.deterministic,
