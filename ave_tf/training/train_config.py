@@ -14,6 +14,11 @@ RESUMABLE_FIELDS = (
     "keep_checkpoints",
     "verbose",
     "skip_corrupt",
+    # How the input is read: a run started before these existed (or with another memory
+    # budget) resumes with the same model and schedule, its data order from then on follows.
+    "shuffle_buffer",
+    "shuffle_buffer_mb",
+    "range_records",
 )
 
 
