@@ -247,3 +247,19 @@ def test_training_on_a_class_sorted_dataset_equals_training_on_a_shuffled_one(tm
         accuracies[name] = _train_and_validate(data_dir, str(tmp_path / f"run_{name}"))
     assert accuracies["shuffled"] > 0.5, accuracies  # the task is learnable in 3 epochs
     assert abs(accuracies["sorted"] - accuracies["shuffled"]) <= 0.05, accuracies
+
+
+def test_memory_cache_is_read_once_and_reshuffled_every_epoch(tmp_path):
+    """As the trainer uses `--cache=memory`: records cached once, a whole-split buffer on top."""
+    data_dir, _ = _class_sorted_split(tmp_path, 2, per_class=3)
+    files = pipeline.list_shards(data_dir, "train")
+    config = pipeline.InputConfig(batch_size=8, shuffle=True, seed=4, cache="memory")
+    cached = pipeline.records_dataset(files, config)
+    records = 3 * NUM_CLASSES_USED
+    epochs = []
+    for epoch in range(2):
+        epoch_config = pipeline.InputConfig(batch_size=8, shuffle=True, seed=10 + epoch)
+        batches = pipeline.batched_features(cached, epoch_config, buffer_records=records)
+        epochs.append([v for b in batches for v in b[parser.VIDEO_ID].numpy()])
+    assert len(set(epochs[0])) == records and sorted(epochs[0]) == sorted(epochs[1])
+    assert epochs[0] != epochs[1]
