@@ -161,3 +161,20 @@ def test_truncated_shard_is_named(tmp_path):
     assert error is not None and os.path.basename(files[0]) in str(error)
     kept = pipeline.make_dataset(str(tmp_path), "train", pipeline.InputConfig(skip_corrupt=True))
     assert 0 < sum(int(b["audio"].shape[0]) for b in kept) < 6
+
+
+@pytest.mark.parametrize("recorded", [True, False], ids=["recorded counts", "counted"])
+def test_shuffled_gzip_shards_are_read_whole_and_completely(tmp_path, recorded):
+    """Compressed shards cannot be skipped into: shuffling reads whole shards, every record."""
+    videos = _videos(np.random.default_rng(2), 9)
+    _write(str(tmp_path), videos, compression="GZIP")
+    info = load_dataset_info(str(tmp_path))
+    files = pipeline.list_shards(str(tmp_path), "train")
+    counts = pipeline.recorded_shard_counts(info, "train", files) if recorded else None
+    config = pipeline.InputConfig(batch_size=4, shuffle=True, seed=3)
+    plan = pipeline.shuffle_plan(files, config, "GZIP", counts)
+    assert plan.records == 9 and plan.ranges == len(files) > 1
+    records = pipeline.records_dataset(files, config, "GZIP", list(plan.shard_records))
+    ids = [v for b in pipeline.batched_features(records, config, plan.buffer_records)
+           for v in b["video_id"].numpy()]  # fmt: skip
+    assert sorted(v.decode() for v in ids) == sorted(videos)

@@ -112,7 +112,7 @@ def shuffle_buffer_records(config: InputConfig, records: int, record_bytes: floa
 
 
 def _shard_counts(files, config, compression, recorded):
-    counts = shard_index.shard_record_counts(files, None if compression else recorded)
+    counts = shard_index.shard_record_counts(files, recorded, compression)
     broken = [c for c in counts if c.error]
     if broken and not config.skip_corrupt:
         names = ", ".join(f"{c.path} (after {c.records} records: {c.error})" for c in broken)
@@ -265,8 +265,9 @@ def make_dataset(data_dir: str, split: str, config: InputConfig) -> tf.data.Data
     files = list_shards(data_dir, split)
     recorded = recorded_shard_counts(info, split, files)
     buffer = None
-    if config.shuffle:
-        buffer = shuffle_plan(files, config, info.compression, recorded).buffer_records
+    if config.shuffle:  # the plan counts the shards once; reading reuses its counts
+        plan = shuffle_plan(files, config, info.compression, recorded)
+        buffer, recorded = plan.buffer_records, list(plan.shard_records)
     records = records_dataset(files, config, info.compression, recorded)
     return batched_features(records, config, buffer)
 

@@ -55,10 +55,25 @@ def count_records(path: str) -> ShardCount:
     return ShardCount(path, records)
 
 
-def shard_record_counts(files: list[str], recorded: list | None = None) -> list[ShardCount]:
+def count_compressed_records(path: str, compression: str) -> ShardCount:
+    """Counts a compressed shard's records by reading it (its headers are compressed too)."""
+    records = 0
+    try:
+        for _ in tf.data.TFRecordDataset(path, compression_type=compression):
+            records += 1
+    except tf.errors.DataLossError as e:
+        return ShardCount(path, records, e.message.splitlines()[0])
+    return ShardCount(path, records)
+
+
+def shard_record_counts(
+    files: list[str], recorded: list | None = None, compression: str = ""
+) -> list[ShardCount]:
     """Per shard, its record count: from dataset.json when recorded there, else counted."""
     if recorded is not None and len(recorded) == len(files):
         return [ShardCount(path, int(n)) for path, n in zip(files, recorded, strict=True)]
+    if compression:
+        return [count_compressed_records(path, compression) for path in files]
     return [count_records(path) for path in files]
 
 
