@@ -44,7 +44,7 @@ $(JAX_STAMP): setup.py $(JAX_CONSTRAINTS)
 	test -x $(JAX_VENV)/bin/python || $(PYTHON) -m venv $(JAX_VENV)
 	$(JAX_VENV)/bin/python -m pip install --quiet --upgrade pip setuptools wheel
 	$(JAX_VENV)/bin/python -m pip install --quiet -c $(JAX_CONSTRAINTS) \
-		"jax[cpu]" jaxlib keras numpy h5py pytest absl-py
+		"jax[cpu]" jaxlib keras numpy h5py pytest absl-py pyyaml
 	$(JAX_VENV)/bin/python -m pip install --quiet --no-deps -e .
 	! $(JAX_VENV)/bin/python -c "import tensorflow" 2>/dev/null
 	rm -f $(JAX_VENV)/.installed-*

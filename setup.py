@@ -34,6 +34,8 @@ setup(
         "tensorboard>=2.16",
         "keras>=3.3",
         "absl-py",
+        # Experiment configs (--config_file, --params_override, model_dir/params.yaml).
+        "pyyaml",
         "numpy",
         "h5py",
         "av",

@@ -16,7 +16,7 @@ import time
 
 from absl import flags
 
-from ave_tf.bin.common import fail, run_main
+from ave_tf.utils.cli import fail, run_main
 from ave_tf.utils.metric_values import format_metric, format_percent
 
 FLAGS = flags.FLAGS
@@ -120,10 +120,7 @@ def main(argv):
             _script("ave_train"),
             f"--data_dir={FLAGS.data_dir}",
             f"--model_dir={FLAGS.model_dir}",
-            "--modality=av",
-            "--attention",
-            "--fusion=dmrn",
-            "--fusion_stage=late",
+            "--experiment=table2/late/dmrn",
             f"--epochs={FLAGS.epochs}",
             f"--seed={FLAGS.seed}",
         ],

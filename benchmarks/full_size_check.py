@@ -9,8 +9,8 @@
    harder settings and other value scales than the embedded default (raw-VGGish-like audio
    magnitudes, brighter visual maps). ~8.4 GB of h5, written block by block.
 2. convert: `ave_convert` with default flags (float32 records).
-3. train/eval: `ave_train` with default flags but the model of each run (A, V, A+V and A+V-att,
-   the last two with late concat fusion as in Table 1), then `ave_eval --split=test`.
+3. train/eval: `ave_train --experiment=table1/{a,v,av,av_att}` (A+V rows with late concat fusion
+   as in Table 1) and its default trainer settings, then `ave_eval --split=test`.
 Prints one table: test accuracy, best validation epoch, seconds per epoch and peak RSS of every
 run. Stages whose output exists are reused (delete the folder to start over).
 """
@@ -51,10 +51,10 @@ AUDIO_SCALE = 4.0  # raw (unquantized) VGGish embeddings reach larger magnitudes
 VISUAL_SCALE = 1.7
 
 RUNS = {  # name: (ave_train model flags, epochs as the issue asks)
-    "a": (["--modality=audio"], 15),
-    "v": (["--modality=visual", "--noattention"], 15),
-    "av": (["--modality=av", "--noattention", "--fusion=concat", "--fusion_stage=late"], 15),
-    "av_att": (["--modality=av", "--attention", "--fusion=concat", "--fusion_stage=late"], 30),
+    "a": (["--experiment=table1/a"], 15),
+    "v": (["--experiment=table1/v"], 15),
+    "av": (["--experiment=table1/av"], 15),
+    "av_att": (["--experiment=table1/av_att"], 30),
 }
 LABELS = {"a": "A", "v": "V", "av": "A+V", "av_att": "A+V-att"}
 _BLOCK = 32
@@ -308,7 +308,7 @@ def main():
         row = train_and_evaluate(name, data_dir, os.path.join(args.work_dir, "runs"), logs, args)
         rows.append(row)
         print(json.dumps(row), flush=True)
-    print(f"\nFull-size check ({data_dir}; ave_train default flags, seed {args.seed})\n")
+    print(f"\nFull-size check ({data_dir}; the table1 experiments, seed {args.seed})\n")
     print("| model | epochs | test accuracy | best val epoch | s/epoch | peak RSS (MiB) |")
     print("|---|---|---|---|---|---|")
     for row in rows:

@@ -53,27 +53,25 @@ def main() -> None:
 
     os.environ["TF_CPU_ALLOCATOR_USE_BFC"] = "true" if args.allocator == "bfc" else "false"
     import ave_tf.bin  # noqa: F401  (the binaries' process settings, before TensorFlow loads)
-    from ave_tf.models.config import ModelConfig
-    from ave_tf.training.localization_task import LocalizationTask
-    from ave_tf.training.train_config import TrainConfig
+    from ave_tf.experiments import get_experiment
     from ave_tf.training.trainer import train
 
-    model_config = ModelConfig(
-        task="supervised", modality="av", attention=bool(args.attention), fusion=args.fusion
-    )
-    train_config = TrainConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        mixed_precision=args.mixed_precision,
-        cache=args.cache,
-        log_attention_videos=0,
-        verbose=False,
+    experiment = get_experiment("table1/av_att").override(
+        {
+            "model": {"attention": bool(args.attention), "fusion": args.fusion},
+            "data": {"data_dir": args.data_dir, "cache": args.cache},
+            "trainer": {
+                "epochs": args.epochs,
+                "batch_size": args.batch_size,
+                "mixed_precision": args.mixed_precision,
+                "log_attention_videos": 0,
+                "verbose": False,
+            },
+        }
     )
     model_dir = tempfile.mkdtemp(prefix="train_benchmark-")
-    run_config = {"task": "supervised", "model": model_config.to_dict(), "train": {}}
     rss_before = peak_rss_mib()
-    train(LocalizationTask("supervised", model_config), train_config, args.data_dir, model_dir,
-          run_config)  # fmt: skip
+    train(experiment, model_dir)
     with open(os.path.join(model_dir, "metrics.jsonl")) as f:
         epochs = [json.loads(line) for line in f]
     print(

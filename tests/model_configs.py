@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from ave_tf.models import config as model_config
+from ave_tf.models.fusion import FUSION_STAGES, fusion_names, fusion_stages
 
 # Small widths so that hundreds of models build in a test; the graph is the same as at full size.
 TINY = dict(
@@ -24,8 +25,8 @@ def every_valid_config() -> list[model_config.ModelConfig]:
         model_config.TASKS,
         model_config.MODALITIES,
         (False, True),
-        model_config.FUSIONS,
-        model_config.FUSION_STAGES,
+        fusion_names(),
+        FUSION_STAGES,
         model_config.TEMPORALS,
     ):
         config = tiny_config(
@@ -50,12 +51,7 @@ def covering_configs() -> list[model_config.ModelConfig]:
     model and task cycling; then every single-modality model with each temporal model.
     """
     configs = []
-    av_pairs = [
-        (fusion, stage)
-        for fusion in model_config.FUSIONS
-        for stage in model_config.FUSION_STAGES
-        if stage in model_config.FUSION_ONLY_STAGES.get(fusion, model_config.FUSION_STAGES)
-    ]
+    av_pairs = [(fusion, stage) for fusion in fusion_names() for stage in fusion_stages(fusion)]
     for index, (fusion, stage) in enumerate(av_pairs):
         configs.append(
             tiny_config(

@@ -28,8 +28,8 @@ from ave_tf.training.cross_modal_task import (
 )
 from ave_tf.training.linear_cca import fit_linear_cca
 from ave_tf.training.model_io import load_trained_model
-from ave_tf.training.train_config import TrainConfig
 from ave_tf.training.trainer import train
+from tests.experiment_fixtures import make_experiment
 
 NUM_CLASSES = 3
 SPLIT_SIZES = {"train_match": 12, "val_match": 6, "test_match": 10}
@@ -166,22 +166,19 @@ def test_generic_trainer_saves_dcca_with_its_cca(toy_data, tmp_path):
     data_dir, model_dir = toy_data["data_dir"], str(tmp_path / "run")
     config = CrossModalConfig(method="dcca", hidden_size=32, dcca_output_dim=2)
     task = CrossModalTask(config, seed=0, data_dir=data_dir)
-    train_config = TrainConfig(
+    experiment = make_experiment(
+        config,
+        data_dir,
         task="cross_modal",
-        epochs=2,
-        batch_size=6,
-        learning_rate=3e-3,
-        val_split="val_match",
-        log_attention_videos=0,
-        verbose=False,
+        trainer={"epochs": 2, "batch_size": 6, "optimizer": {"learning_rate": 3e-3}},
     )
-    run_config = {
-        "task": "cross_modal",
-        "model": config.to_dict(),
-        "train": train_config.to_dict(),
-        "data": {"data_dir": data_dir},
-    }
-    result = train(task, train_config, data_dir, model_dir, run_config)
+    experiment = experiment.override(
+        {
+            "task": {"val_split": "val_match"},
+            "trainer": {"log_attention_videos": 0, "verbose": False},
+        }
+    )
+    result = train(experiment, model_dir, task=task)
     assert result.best_metric > 0.5
 
     model, task_name, loaded_config = load_trained_model(model_dir)

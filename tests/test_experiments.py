@@ -1,30 +1,58 @@
-"""The paper-table registry and the experiments runner on the tiny planted dataset."""
+"""The paper's tables as registered experiments, and the runner that iterates their names."""
 
-import json
 import os
 import subprocess
 import sys
 
 import pytest
+import yaml
 
-from ave_tf.experiments import registry
-from ave_tf.models.config import ModelConfig
-from ave_tf.models.cross_modal import CrossModalConfig
+from ave_tf.experiments import experiment_names, get_experiment
+from ave_tf.experiments.registry import experiment_spec
+from ave_tf.experiments.run_paper_tables import TABLES
+from ave_tf.models.fusion import FUSIONS
+from ave_tf.utils import hyperparams
 from tests.tiny_dataset import write_tiny_dataset
 
 
-def test_registry_has_every_paper_configuration_and_they_validate():
-    experiments = registry.experiments(["table1", "table2", "ed_tcn", "table3"])
-    names = [e.name for e in experiments]
+def test_every_paper_configuration_is_a_registered_valid_experiment():
+    names = experiment_names(TABLES)
     assert len(names) == len(set(names)) == 10 + 28 + 1 + 2
-    assert {"A", "V-att", "A+V-att", "W-A+V-att", "late/dmrn", "late/dmrfe", "early/gmu"} <= set(
-        names
-    )
-    for experiment in experiments:
-        if experiment.task == "cross_modal":
-            CrossModalConfig(**experiment.model).validate()
-        else:
-            ModelConfig(**experiment.model).validate()
+    assert {
+        "table1/a", "table1/av_att", "table1/weak_av_att", "table2/late/dmrn",
+        "table2/late/dmrfe", "table2/early/gmu", "ed_tcn/v", "table3/avdln", "table3/dcca",
+    } <= set(names)  # fmt: skip
+    labels = [experiment_spec(n).label for n in names]
+    assert {"A", "V-att", "A+V-att", "W-A+V-att", "late/dmrn", "ED-TCN", "AVDLN"} <= set(labels)
+    for name in names:
+        experiment = get_experiment(name).validate()
+        assert experiment.experiment == name
+        # The YAML form rebuilds the same experiment.
+        again = hyperparams.from_dict(type(experiment), yaml.safe_load(yaml.safe_dump(
+            experiment.to_dict())))  # fmt: skip
+        assert again == experiment
+
+
+def test_table2_iterates_the_fusion_registry():
+    cells = {n.removeprefix("table2/") for n in experiment_names(["table2"])}
+    expected = {
+        f"{stage}/{name}"
+        for name, spec in FUSIONS.items()
+        if spec.in_paper_table2
+        for stage in spec.stages
+    }
+    assert cells == expected
+    for cell in cells:
+        stage, fusion = cell.split("/")
+        model = get_experiment(f"table2/{cell}").model
+        assert (model.fusion_stage, model.fusion, model.attention) == (stage, fusion, True)
+
+
+def test_table1_weak_rows_train_the_weak_task_on_weak_models():
+    for name in experiment_names(["table1"]):
+        experiment = get_experiment(name)
+        expected = "weak" if "/weak_" in name else "supervised"
+        assert experiment.task.name == experiment.model.task == expected
 
 
 def test_runner_trains_evaluates_and_reports(tmp_path):
@@ -33,7 +61,7 @@ def test_runner_trains_evaluates_and_reports(tmp_path):
     completed = subprocess.run(
         [
             sys.executable, "-m", "ave_tf.experiments.run_paper_tables", f"--data_dir={data_dir}",
-            f"--output_dir={output_dir}", "--tables=table1", "--only=^A$", "--seeds=0",
+            f"--output_dir={output_dir}", "--tables=table1", "--only=^table1/a$", "--seeds=0",
             "--epochs=1", "--batch_size=16",
         ],
         capture_output=True,
@@ -43,7 +71,26 @@ def test_runner_trains_evaluates_and_reports(tmp_path):
     assert completed.returncode == 0, completed.stderr[-2000:]
     report = (output_dir / "experiments.md").read_text()
     assert "| A | 59.5 |" in report
-    assert os.listdir(output_dir / "hparams") == ["A-seed0"]
+    assert os.listdir(output_dir / "hparams") == ["table1_a-seed0"]
+    run_dir = output_dir / "runs" / "table1_a" / "seed0"
+    params = yaml.safe_load((run_dir / "params.yaml").read_text())
+    assert params["experiment"] == "table1/a" and params["trainer"]["epochs"] == 1
+    assert "--experiment=table1/a" in (run_dir / "commands.txt").read_text()
+
+
+def test_runner_rejects_unknown_tables_and_bad_overrides(tmp_path):
+    def run(*flags):
+        return subprocess.run(
+            [sys.executable, "-m", "ave_tf.experiments.run_paper_tables", "--data_dir=x",
+             f"--output_dir={tmp_path}", *flags],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    unknown = run("--tables=table9")
+    assert unknown.returncode == 1 and "table9" in unknown.stderr.strip().splitlines()[-1]
+    bad = run("--tables=table1", "--params_override=trainer.epoch=3")
+    assert bad.returncode == 1
+    assert "trainer.epoch: unknown field" in bad.stderr.strip().splitlines()[-1]
 
 
 def _binary(name, *flags):
@@ -61,40 +108,21 @@ def tiny_data(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "experiment",
-    registry.experiments(["table1", "table2", "ed_tcn"]),
-    ids=lambda e: e.name,
-)
-def test_every_localization_configuration_through_the_binaries(experiment, tiny_data, tmp_path):
-    """ave_train with the registry's flags builds exactly the runner's model, and ave_eval
-    evaluates it (what a user reproducing one table cell by hand runs)."""
+@pytest.mark.parametrize("name", experiment_names(["table1", "table2", "ed_tcn"]))
+def test_every_localization_experiment_through_the_binaries(name, tiny_data, tmp_path):
+    """ave_train --experiment builds exactly the registered model, and ave_eval evaluates it
+    (what a user reproducing one table cell by hand runs)."""
     model_dir = tmp_path / "model"
     trained = _binary(
-        "ave_train", f"--data_dir={tiny_data}", f"--model_dir={model_dir}", "--epochs=1",
-        "--batch_size=16", "--max_steps_per_epoch=1", "--log_attention_videos=0",
-        "--noprogress", *experiment.ave_train_flags(),
+        "ave_train", f"--data_dir={tiny_data}", f"--model_dir={model_dir}", f"--experiment={name}",
+        "--params_override=trainer.epochs=1,trainer.batch_size=16,trainer.max_steps_per_epoch=1",
+        "--log_attention_videos=0", "--noprogress",
     )  # fmt: skip
     assert trained.returncode == 0, trained.stderr[-2000:]
-    with open(model_dir / "config.json") as f:
-        built = json.load(f)["model"]
-    assert built == ModelConfig(**experiment.model).to_dict()
+    params = yaml.safe_load((model_dir / "params.yaml").read_text())
+    assert params["model"] == get_experiment(name).to_dict()["model"]
     output = tmp_path / "eval.json"
     evaluated = _binary(
-        "ave_eval", f"--model_dir={model_dir}", f"--data_dir={tiny_data}", "--split=test",
-        f"--output={output}",
-    )  # fmt: skip
+        "ave_eval", f"--model_dir={model_dir}", "--split=test", f"--output={output}"
+    )
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
-    with open(output) as f:
-        result = json.load(f)
-    assert 0.0 <= result["accuracy"] <= 1.0
-
-
-def test_ave_train_flags_cover_every_registry_field():
-    for experiment in registry.experiments(["table1", "table2", "ed_tcn", "table3"]):
-        flags = experiment.ave_train_flags()
-        assert flags[0] == f"--task={experiment.task}"
-    with pytest.raises(ValueError, match="no ave_train flag"):
-        registry.Experiment(
-            "x", "table1", "supervised", {"modality": "av", "bogus": 1}
-        ).ave_train_flags()

@@ -114,7 +114,7 @@ def test_refuses_wrong_tasks_before_loading(tmp_path):
     )
     assert "--cross_modal_model_dir" in result.stderr and "expected cross_modal" in result.stderr
     result = _export(f"--model_dir={tmp_path}", f"--export_base={tmp_path / 'out'}")
-    assert "config.json: not found" in result.stderr
+    assert "params.yaml: not found" in result.stderr
     assert not os.path.exists(tmp_path / "out")
 
 

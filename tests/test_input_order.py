@@ -216,17 +216,19 @@ def _learning_split(rng, classes, per_class, num_segments=4):
 def _train_and_validate(data_dir, model_dir):
     from ave_tf.models.config import ModelConfig
     from ave_tf.training.localization_task import LocalizationTask
-    from ave_tf.training.train_config import TrainConfig
     from ave_tf.training.trainer import train
+    from tests.experiment_fixtures import make_experiment
 
     model_config = ModelConfig(task="supervised", modality="audio", hidden_size=16)
     task = LocalizationTask("supervised", model_config)
     # A buffer of 10% of the split, as the default budget holds of a full-size release.
-    train_config = TrainConfig(
-        epochs=3, batch_size=16, shuffle_buffer=20, log_attention_videos=0, verbose=False
+    experiment = make_experiment(
+        model_config,
+        data_dir,
+        trainer={"epochs": 3, "batch_size": 16, "log_attention_videos": 0, "verbose": False},
+        data={"shuffle_buffer": 20},
     )
-    run_config = {"task": "supervised", "model": model_config.to_dict(), "train": {}}
-    return train(task, train_config, data_dir, model_dir, run_config).best_metric
+    return train(experiment, model_dir, task=task).best_metric
 
 
 def test_training_on_a_class_sorted_dataset_equals_training_on_a_shuffled_one(tmp_path):

@@ -146,16 +146,15 @@ def test_bad_flags_and_bad_data_dir_fail_with_one_line(data_dir, tmp_path):
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(data_dir, tmp_path, monkeypatch):
     from ave_tf.models.config import ModelConfig
     from ave_tf.training.localization_task import LocalizationTask
-    from ave_tf.training.train_config import TrainConfig
     from ave_tf.training.trainer import TrainingError, train
+    from tests.experiment_fixtures import make_experiment
 
     model_config = ModelConfig(task="supervised", modality="av", attention=True, hidden_size=8)
-    train_config = TrainConfig(epochs=3, batch_size=8, verbose=False, log_attention_videos=0)
+    trainer = {"epochs": 3, "batch_size": 8, "verbose": False, "log_attention_videos": 0}
+    experiment = make_experiment(model_config, data_dir, trainer=trainer)
     task = LocalizationTask("supervised", model_config)
     model_dir = str(tmp_path / "nan")
-    run_config = {"task": "supervised", "model": model_config.to_dict(), "train": {}}
-    train(task, TrainConfig(**{**train_config.to_dict(), "epochs": 1}), data_dir, model_dir,
-          run_config)  # fmt: skip
+    train(experiment.override({"trainer": {"epochs": 1}}), model_dir, task=task)
 
     original = task.loss_and_metrics
 
@@ -165,7 +164,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(data_dir, tmp_path, m
 
     monkeypatch.setattr(task, "loss_and_metrics", poisoned)
     with pytest.raises(TrainingError, match=r"loss is nan at epoch 2 .*ckpt-1"):
-        train(task, train_config, data_dir, model_dir, run_config)
+        train(experiment, model_dir, task=task)
     checkpoints = tf.train.get_checkpoint_state(os.path.join(model_dir, "checkpoints"))
     assert checkpoints.model_checkpoint_path.endswith("ckpt-1")
 

@@ -44,15 +44,18 @@ def _background_task():
 
 
 def _train(task, model_config, data_dir, model_dir, **train_fields):
-    from ave_tf.training.train_config import TrainConfig
     from ave_tf.training.trainer import train
+    from tests.experiment_fixtures import make_experiment
 
-    train_config = TrainConfig(
-        epochs=2, batch_size=8, max_steps_per_epoch=1, shuffle_buffer=8,
-        log_attention_videos=0, **train_fields,
-    )  # fmt: skip
-    run_config = {"task": task.task, "model": model_config.to_dict(), "train": {}}
-    return train(task, train_config, data_dir, model_dir, run_config)
+    trainer = {"epochs": 2, "batch_size": 8, "max_steps_per_epoch": 1, "log_attention_videos": 0}
+    experiment = make_experiment(
+        model_config,
+        data_dir,
+        task=task.task,
+        trainer={**trainer, **train_fields},
+        data={"shuffle_buffer": 8},
+    )
+    return train(experiment, model_dir, task=task)
 
 
 def _metrics_lines(model_dir):

@@ -17,7 +17,7 @@ import sys
 
 from absl import flags
 
-from ave_tf.bin.common import fail, require_flags, run_main
+from ave_tf.utils.cli import fail, require_flags, run_main
 
 FLAGS = flags.FLAGS
 

@@ -11,30 +11,21 @@ import os
 
 from absl import flags
 
-from ave_tf.bin.common import fail, require_flags, run_main
+from ave_tf.experiments.cli import define_experiment_flags, experiment_from_flags
+from ave_tf.utils.cli import fail, require_flags, run_main
 
 FLAGS = flags.FLAGS
 
 
 def define_flags() -> None:
-    flags.DEFINE_string("data_dir", None, "Dataset directory (dataset.json + shards).")
+    flags.DEFINE_string("data_dir", None, "Dataset directory (default: the one params.yaml names).")
     flags.DEFINE_string("model_dir", None, "A model_dir written by ave_train.")
     flags.DEFINE_string("split", "test", "Split to evaluate.")
     flags.DEFINE_string("output", None, "Write the metrics as JSON to this file.")
-    flags.DEFINE_integer("batch_size", 64, "Videos per batch.")
     flags.DEFINE_string("plots_dir", None, "Write attention-map and confusion-matrix PNGs here.")
     flags.DEFINE_integer("num_plots", 8, "Videos whose attention maps are drawn.")
-    flags.DEFINE_boolean("skip_corrupt", False, "Skip unreadable records instead of failing.")
-
-
-def _evaluate_localization(model, dataset):
-    from ave_tf.evaluation.localization_eval import evaluate_localization
-
-    keep = FLAGS.num_plots if FLAGS.plots_dir else 0
-    result, sample = evaluate_localization(model, dataset, keep_attention=keep)
-    if FLAGS.plots_dir:
-        _write_plots(result, sample)
-    return result
+    # The model is rebuilt from model_dir/params.yaml; these change the evaluation's reading.
+    define_experiment_flags(("batch_size", "skip_corrupt"))
 
 
 def _write_plots(result, sample) -> None:
@@ -63,37 +54,46 @@ def _write_plots(result, sample) -> None:
 def main(argv):
     if len(argv) > 1:
         fail(f"unexpected arguments: {' '.join(argv[1:])}")
-    require_flags("data_dir", "model_dir")
+    require_flags("model_dir")
     import tensorflow as tf
 
     from ave_tf.data import pipeline
+    from ave_tf.data.data_loss import announce_skipped_records, describe_data_loss
     from ave_tf.data.dataset_info import DatasetError
     from ave_tf.evaluation.report import summary_text, write_eval_json
-    from ave_tf.training.model_io import load_trained_model
+    from ave_tf.training.model_io import load_trained_experiment
     from ave_tf.training.run_dir import RunDirError
-    from ave_tf.training.tasks import describe_data_loss
+    from ave_tf.training.task_registry import make_task
 
+    data_dir = FLAGS.data_dir
     try:
-        model, task, _ = load_trained_model(FLAGS.model_dir)
-        config = pipeline.InputConfig(batch_size=FLAGS.batch_size, skip_corrupt=FLAGS.skip_corrupt)
-        if FLAGS.skip_corrupt:
-            from ave_tf.training.tasks import announce_skipped_records
-
-            announce_skipped_records(FLAGS.data_dir, [FLAGS.split])
-        if task == "cross_modal":
-            from ave_tf.training.cross_modal_task import evaluate_cross_modal_split
-
-            result = evaluate_cross_modal_split(model, FLAGS.data_dir, FLAGS.split, config)
-        else:
-            dataset = pipeline.make_dataset(FLAGS.data_dir, FLAGS.split, config)
-            result = _evaluate_localization(model, dataset)
-    except (DatasetError, RunDirError, ValueError, OSError) as e:
-        fail(str(e))
+        model, trained = load_trained_experiment(FLAGS.model_dir)
+        if FLAGS.experiment and FLAGS.experiment != trained.experiment:
+            raise ValueError(
+                f"--experiment={FLAGS.experiment}: {FLAGS.model_dir} was trained as "
+                f"{trained.experiment or 'an unnamed experiment'}"
+            )
+        experiment = experiment_from_flags(base=trained)
+        data_dir = data_dir or experiment.data.data_dir
+        if not data_dir:
+            raise ValueError("--data_dir is required (params.yaml names no data_dir)")
+        config = pipeline.InputConfig(
+            batch_size=experiment.trainer.batch_size, skip_corrupt=experiment.data.skip_corrupt
+        )
+        if experiment.data.skip_corrupt:
+            announce_skipped_records(data_dir, [FLAGS.split])
+        keep = FLAGS.num_plots if FLAGS.plots_dir else 0
+        task = make_task(experiment)
+        result, sample = task.evaluate(model, data_dir, FLAGS.split, config, keep_attention=keep)
+        if FLAGS.plots_dir and "confusion_matrix" in result:
+            _write_plots(result, sample)
+    except (DatasetError, RunDirError, ValueError, OSError, LookupError) as e:
+        fail(str(e.args[0]) if isinstance(e, LookupError) and e.args else str(e))
     except tf.errors.DataLossError as e:
-        fail(describe_data_loss(FLAGS.data_dir, e))
+        fail(describe_data_loss(data_dir, e))
 
-    extra = {"task": task, "split": FLAGS.split, "model_dir": FLAGS.model_dir}
-    extra["data_dir"] = FLAGS.data_dir
+    extra = {"task": experiment.task.name, "experiment": experiment.experiment}
+    extra.update({"split": FLAGS.split, "model_dir": FLAGS.model_dir, "data_dir": data_dir})
     print(f"split {FLAGS.split}:\n" + summary_text(result), end="")
     if FLAGS.output:
         write_eval_json(FLAGS.output, result, extra)

@@ -15,7 +15,8 @@ import os
 
 from absl import app, flags
 
-from ave_tf.bin.common import run_main
+from ave_tf.experiments.cli import define_experiment_flags, experiment_from_flags
+from ave_tf.utils.cli import run_main
 
 FLAGS = flags.FLAGS
 
@@ -29,7 +30,6 @@ def define_flags() -> None:
     )
     flags.DEFINE_integer("version", None, "Version to write (default: newest + 1).")
     flags.DEFINE_bool("overwrite", False, "Replace an existing version.")
-    flags.DEFINE_string("model_name", "ave", "Model name in models.config and warm-up requests.")
     flags.DEFINE_string(
         "serving_config_dir",
         None,
@@ -42,40 +42,50 @@ def define_flags() -> None:
         "base_path written into models.config (default: absolute --export_base; use the "
         "container path, e.g. /models/ave, for a server in docker).",
     )
-    flags.DEFINE_bool("warmup", True, "Store warm-up requests in assets.extra/.")
+    # The models are rebuilt from their params.yaml; --model_name/--warmup set its export section.
+    define_experiment_flags(("model_name", "warmup"))
 
 
 def _fail(message: str) -> None:
-    from ave_tf.bin.common import fail
+    from ave_tf.utils.cli import fail
 
     fail(message)
 
 
-def _task(flag: str, model_dir: str, tasks: tuple[str, ...]) -> str:
-    """The task in config.json (read without TensorFlow), or a one-line error naming the flag."""
-    from ave_tf.training.run_dir import RunDirError, read_run_config
+def _check_role(flag: str, model_dir: str, role: str) -> None:
+    """One line naming the flag unless model_dir holds a model serving `role` (no TF needed)."""
+    from ave_tf.training.run_dir import RunDirError, read_experiment
+    from ave_tf.training.task_registry import TASKS, task_class
 
     try:
-        task = read_run_config(model_dir).get("task")
-    except RunDirError as e:
-        _fail(f"--{flag}: {e}")
-    if task not in tasks:
-        _fail(f"--{flag}={model_dir}: holds a {task} model; expected {' or '.join(tasks)}")
-    return task
+        task = read_experiment(model_dir).task.name
+        served = task_class(task).serving_role
+    except (RunDirError, LookupError) as e:
+        _fail(f"--{flag}: {e.args[0] if isinstance(e, LookupError) else e}")
+    if served != role:
+        expected = [name for name, cls in TASKS.items() if cls.serving_role == role]
+        _fail(f"--{flag}={model_dir}: holds a {task} model; expected {' or '.join(expected)}")
 
 
 def _load(flag: str, model_dir: str):
-    """(model, task, info) of a trained model dir, or a one-line error naming the flag."""
+    """(model, experiment, info) of a trained model dir, or a one-line error naming the flag."""
     from ave_tf.training import model_io
 
     try:
-        model, task, config = model_io.load_trained_model(model_dir, use_cudnn=False)
-    except (OSError, ValueError, KeyError) as e:
+        model, experiment = model_io.load_trained_experiment(model_dir, use_cudnn=False)
+    except (OSError, ValueError, KeyError, ImportError) as e:
         _fail(f"--{flag}={model_dir}: cannot load the trained model: {e}")
-    info = {"model_dir": os.path.abspath(model_dir), "task": task}
-    if hasattr(config, "to_dict"):
-        info["config"] = config.to_dict()
-    return model, task, info
+    info = {
+        "model_dir": os.path.abspath(model_dir),
+        "task": experiment.task.name,
+        "experiment": experiment.experiment,
+        "model": experiment.model_name,
+        "config": experiment.model.to_dict()
+        if hasattr(experiment.model, "to_dict")
+        else experiment.to_dict()["model"],
+        "params": experiment.to_dict(),
+    }
+    return model, experiment, info
 
 
 def main(argv):
@@ -97,18 +107,23 @@ def main(argv):
         if os.path.exists(existing):
             _fail(f"--version={FLAGS.version}: {existing} exists; pass --overwrite to replace it")
 
-    localization = ("supervised", "weak")
-    _task("model_dir", FLAGS.model_dir, localization)
+    _check_role("model_dir", FLAGS.model_dir, "localization")
     if FLAGS.weak_model_dir:
-        _task("weak_model_dir", FLAGS.weak_model_dir, localization)
+        _check_role("weak_model_dir", FLAGS.weak_model_dir, "localization")
     if FLAGS.cross_modal_model_dir:
-        _task("cross_modal_model_dir", FLAGS.cross_modal_model_dir, ("cross_modal",))
+        _check_role("cross_modal_model_dir", FLAGS.cross_modal_model_dir, "cross_modal")
 
     from ave_tf.export.exporter import ExportError, export_saved_model
+    from ave_tf.utils import hyperparams
 
-    model, task, info = _load("model_dir", FLAGS.model_dir)
+    model, trained, info = _load("model_dir", FLAGS.model_dir)
+    try:
+        experiment = experiment_from_flags(base=trained)
+    except (ValueError, LookupError, ImportError) as e:
+        _fail(str(e.args[0]) if isinstance(e, LookupError) and e.args else str(e))
     model_info = {"supervised": info}
-    weak_model = model if task == "weak" else None
+    outputs = model.output if isinstance(model.output, dict) else {}
+    weak_model = model if "video_logits" in outputs else None
     if FLAGS.weak_model_dir:
         weak_model, _, model_info["weak"] = _load("weak_model_dir", FLAGS.weak_model_dir)
     cross_modal_model = None
@@ -124,11 +139,12 @@ def main(argv):
             cross_modal_model=cross_modal_model,
             version=FLAGS.version,
             overwrite=FLAGS.overwrite,
-            model_name=FLAGS.model_name,
+            model_name=experiment.export.model_name,
             serving_config_dir=FLAGS.serving_config_dir,
             serving_base_path=FLAGS.serving_base_path,
-            write_warmup=FLAGS.warmup,
+            write_warmup=experiment.export.warmup,
             model_info=model_info,
+            extra_assets={"params.yaml": hyperparams.dump_yaml(experiment.to_dict())},
         )
     except (ExportError, OSError) as e:
         _fail(str(e))

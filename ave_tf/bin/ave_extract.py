@@ -18,7 +18,6 @@ OUTPUT_DIR/errors.json while the others are still written; the exit code is then
 
 from absl import app, flags
 
-from ave_tf.bin.common import fail, run_main
 from ave_tf.data import schema
 from ave_tf.data.ave_metadata import AnnotationError
 from ave_tf.data.dataset_info import DatasetError
@@ -27,6 +26,7 @@ from ave_tf.features.dataset_extraction import find_videos, run_extraction
 from ave_tf.features.extraction import ExtractionConfig
 from ave_tf.features.video_decoding import RESAMPLERS
 from ave_tf.features.weight_files import VGG19_WEIGHTS_FILE, VGGISH_WEIGHTS_FILE, WeightsError
+from ave_tf.utils.cli import fail, run_main
 
 FLAGS = flags.FLAGS
 

@@ -20,7 +20,6 @@ import os
 from absl import app, flags
 
 from ave_tf.bin import ave_extract
-from ave_tf.bin.common import fail, run_main
 from ave_tf.data import ave_metadata
 from ave_tf.features.extraction import FeatureExtractor
 from ave_tf.features.localization import (
@@ -35,6 +34,7 @@ from ave_tf.features.video_decoding import VideoError
 from ave_tf.features.weight_files import WeightsError
 from ave_tf.serving.timeline import event_timeline
 from ave_tf.utils.atomic_files import write_json_atomic
+from ave_tf.utils.cli import fail, run_main
 
 FLAGS = flags.FLAGS
 

@@ -15,7 +15,7 @@ import sys
 
 from absl import app, flags
 
-from ave_tf.bin.common import run_main
+from ave_tf.utils.cli import run_main
 
 FLAGS = flags.FLAGS
 
@@ -40,7 +40,7 @@ def define_flags() -> None:
 
 
 def _fail(message: str) -> None:
-    from ave_tf.bin.common import fail
+    from ave_tf.utils.cli import fail
 
     fail(message)
 

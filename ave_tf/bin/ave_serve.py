@@ -18,7 +18,7 @@ import threading
 
 from absl import app, flags, logging
 
-from ave_tf.bin.common import run_main
+from ave_tf.utils.cli import run_main
 
 FLAGS = flags.FLAGS
 
@@ -47,7 +47,7 @@ def define_flags() -> None:
 
 
 def _fail(message: str) -> None:
-    from ave_tf.bin.common import fail
+    from ave_tf.utils.cli import fail
 
     fail(message)
 

@@ -10,11 +10,11 @@ import time
 
 from absl import app, flags
 
-from ave_tf.bin.common import fail, run_main
 from ave_tf.data import schema
 from ave_tf.data.dataset_info import DatasetError
 from ave_tf.data.synthetic_config import SyntheticConfig, SyntheticConfigError
 from ave_tf.data.synthetic_dataset import write_dataset
+from ave_tf.utils.cli import fail, run_main
 
 FLAGS = flags.FLAGS
 

@@ -1,1 +1,11 @@
-"""Reproduction of the paper's tables (Table 1, Table 2, the weak rows, Table 3, ED-TCN)."""
+"""Named experiments (registered recipes) and the paper-table runner.
+
+Importing the package registers the built-in experiments (`paper_tables.py`).
+"""
+
+from ave_tf.experiments import paper_tables  # noqa: F401 (registers the paper's tables)
+from ave_tf.experiments.registry import (  # noqa: F401 (the public API)
+    experiment_names,
+    get_experiment,
+    register_experiment,
+)

@@ -98,12 +98,15 @@ def _recurrent_layers_without_cudnn(models):
             layer.use_cudnn = value
 
 
-def _write_export_info(saved_model_dir: str, info: dict) -> None:
+def _write_export_info(saved_model_dir: str, info: dict, extra_assets: dict | None) -> None:
     directory = os.path.join(saved_model_dir, warmup.ASSETS_EXTRA_DIR)
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, EXPORT_INFO_FILE), "w", encoding="utf-8") as f:
         json.dump(info, f, indent=2, sort_keys=True)
         f.write("\n")
+    for name, text in (extra_assets or {}).items():
+        with open(os.path.join(directory, os.path.basename(name)), "w", encoding="utf-8") as f:
+            f.write(text)
 
 
 def export_saved_model(
@@ -118,6 +121,7 @@ def export_saved_model(
     serving_base_path: str | None = None,
     write_warmup: bool = True,
     model_info: dict | None = None,
+    extra_assets: dict | None = None,
 ) -> str:
     """Exports the models as `EXPORT_BASE/<version>/`; returns that path.
 
@@ -136,6 +140,8 @@ def export_saved_model(
         `export_base`; use the container path when serving from docker).
       write_warmup: store warm-up requests in `assets.extra/`.
       model_info: JSON-serializable description stored in `assets.extra/ave_export.json`.
+      extra_assets: {file name: text} also written into `assets.extra/` (e.g. the experiment's
+        params.yaml, so an export says how its model was trained).
 
     Raises:
       ExportError: the version exists (without `overwrite`), or the graph holds ops that a
@@ -181,6 +187,7 @@ def export_saved_model(
                 "ave_tf_version": ave_tf.__version__,
                 "tensorflow_version": tf.__version__,
             },
+            extra_assets,
         )
 
     if version is not None and version < 0:

@@ -9,7 +9,7 @@ from ave_tf.features.vggish_postprocess import PcaPostprocessor
 from ave_tf.features.weight_files import (
     VGGISH_FLAG,
     VGGISH_HOW_TO_GET,
-    WeightsError,
+    load_weight_file,
     require_weight_file,
 )
 
@@ -31,14 +31,9 @@ def load_vggish(
         require_weight_file(weights_path, VGGISH_FLAG, VGGISH_HOW_TO_GET)
     model = build_vggish(embedding_relu, random_seed=seed if random_weights else None)
     if not random_weights:
-        try:
-            model.load_weights(weights_path)
-        except Exception as e:  # noqa: BLE001 - h5py/Keras raise many types for a bad file
-            reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
-            raise WeightsError(
-                f"--{VGGISH_FLAG}: {weights_path} is not a converted VGGish weight file "
-                f"({reason}); {VGGISH_HOW_TO_GET}"
-            ) from None
+        load_weight_file(
+            model, weights_path, VGGISH_FLAG, "a converted VGGish weight file", VGGISH_HOW_TO_GET
+        )
     return model
 
 

@@ -26,9 +26,9 @@ import shutil
 import sys
 import tempfile
 
-from ave_tf.data import ave_metadata, schema, shard_index
+from ave_tf.data import schema, shard_index
 from ave_tf.data.ave_metadata import AnnotationError
-from ave_tf.data.dataset_info import DatasetError, DatasetInfo, write_dataset_info
+from ave_tf.data.dataset_info import DatasetError, write_dataset_info
 from ave_tf.data.example_codec import RecordError
 from ave_tf.data.shard_writer import existing_dataset_files
 from ave_tf.features import dataset_extraction
@@ -111,9 +111,7 @@ def run_pipeline(
     beam = _import_beam()
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    dataset_extraction.check_output_dir(output_dir, overwrite)
-    config.check_weight_files()
-    labels_by_id = dataset_extraction.annotation_index(annotations)
+    labels_by_id = dataset_extraction.check_run(output_dir, config, annotations, overwrite)
     if len({video_id_for(v) for v in videos}) != len(videos):
         raise ValueError("video ids (file names without extension) must be unique")
     os.makedirs(output_dir, exist_ok=True)
@@ -181,12 +179,10 @@ def _publish(staging, output_dir, split, visual_dtype, config, counts) -> BeamRe
         os.replace(path, os.path.join(output_dir, names[-1]))
     write_dataset_info(
         output_dir,
-        DatasetInfo(
-            name="ave_extracted",
-            source=dataset_extraction.SOURCE,
-            synthetic=False,
-            description="Features extracted from raw videos by the ave_tf Beam pipeline.",
-            class_names=list(ave_metadata.class_names()),
+        dataset_extraction.extracted_dataset_info(
+            config,
+            visual_dtype,
+            "Features extracted from raw videos by the ave_tf Beam pipeline.",
             splits={
                 split: {
                     "videos": result.videos,
@@ -196,18 +192,14 @@ def _publish(staging, output_dir, split, visual_dtype, config, counts) -> BeamRe
                     "shard_records": counts,
                 }
             },
-            visual_dtype=visual_dtype,
-            extra={
-                "extraction": json.loads(json.dumps(config.fingerprint())),
-                "runner": "beam",
-                # Videos are spread over workers by a Reshuffle, so shards hold them in a random
-                # order the runner chooses: mixed classes, but not reproducible from a seed.
-                "write_order": {
-                    "shuffled": True,
-                    "seed": None,
-                    "method": "beam.Reshuffle before WriteToTFRecord (runner-dependent)",
-                    "source_order": "the videos in the order they were given",
-                },
+            runner="beam",
+            # Videos are spread over workers by a Reshuffle, so shards hold them in a random
+            # order the runner chooses: mixed classes, but not reproducible from a seed.
+            write_order={
+                "shuffled": True,
+                "seed": None,
+                "method": "beam.Reshuffle before WriteToTFRecord (runner-dependent)",
+                "source_order": "the videos in the order they were given",
             },
         ),
     )

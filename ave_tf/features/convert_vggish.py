@@ -20,8 +20,8 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
-from ave_tf.bin.common import run_main
 from ave_tf.features import vggish
+from ave_tf.utils.cli import run_main
 
 FLAGS = flags.FLAGS
 

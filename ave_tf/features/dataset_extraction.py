@@ -166,6 +166,37 @@ def encode_record(features: VideoFeatures, annotation, visual_dtype: str) -> byt
     )
 
 
+def check_run(
+    output_dir: str, config: ExtractionConfig, annotations: str | None, overwrite: bool
+) -> dict:
+    """The checks before any video is read; returns `annotation_index(annotations)`.
+
+    Raises:
+      DatasetError: output_dir holds a dataset of another source (and not `overwrite`).
+      WeightsError: a weight file is missing.
+      AnnotationError: a malformed annotation file.
+    """
+    check_output_dir(output_dir, overwrite)
+    config.check_weight_files()
+    return annotation_index(annotations)
+
+
+def extracted_dataset_info(
+    config: ExtractionConfig, visual_dtype: str, description: str, splits: dict, **extra
+) -> DatasetInfo:
+    """The dataset.json of extracted features; `extra` follows the extraction fingerprint."""
+    return DatasetInfo(
+        name="ave_extracted",
+        source=SOURCE,
+        synthetic=False,
+        description=description,
+        class_names=list(ave_metadata.class_names()),
+        splits=splits,
+        visual_dtype=visual_dtype,
+        extra={"extraction": json.loads(json.dumps(config.fingerprint())), **extra},
+    )
+
+
 def run_extraction(
     videos: list[str],
     output_dir: str,
@@ -188,9 +219,7 @@ def run_extraction(
       WeightsError: a weight file is missing or unusable.
       AnnotationError: a malformed annotation file.
     """
-    check_output_dir(output_dir, overwrite)
-    config.check_weight_files()
-    labels_by_id = annotation_index(annotations)
+    labels_by_id = check_run(output_dir, config, annotations, overwrite)
     os.makedirs(output_dir, exist_ok=True)
     cache = FeatureCache(output_dir, config.fingerprint())
     report = ExtractionReport(videos=len(videos), errors_file=os.path.join(output_dir, ERRORS_FILE))
@@ -277,25 +306,16 @@ def _write_shards(
         if not written:
             return 0  # leaving the block without commit() discards the staging folder
         writer.commit(
-            DatasetInfo(
-                name="ave_extracted",
-                source=SOURCE,
-                synthetic=False,
-                description=(
-                    "Features extracted from raw videos by ave_extract: VGGish audio embeddings "
-                    "and VGG-19 pool5 maps averaged over sampled frames, one entry per 1-s "
-                    "segment."
-                ),
-                class_names=list(ave_metadata.class_names()),
+            extracted_dataset_info(
+                config,
+                visual_dtype,
+                "Features extracted from raw videos by ave_extract: VGGish audio embeddings "
+                "and VGG-19 pool5 maps averaged over sampled frames, one entry per 1-s segment.",
                 splits={},
-                visual_dtype=visual_dtype,
-                extra={
-                    "extraction": json.loads(json.dumps(config.fingerprint())),
-                    "labeled_videos": labeled,
-                    "write_order": write_order.provenance(
-                        config.seed, "the videos in the order they were given"
-                    ),
-                },
+                labeled_videos=labeled,
+                write_order=write_order.provenance(
+                    config.seed, "the videos in the order they were given"
+                ),
             )
         )
     return written

@@ -16,7 +16,7 @@ from ave_tf.features.random_weights import assign_random_weights
 from ave_tf.features.weight_files import (
     VGG19_FLAG,
     VGG19_HOW_TO_GET,
-    WeightsError,
+    load_weight_file,
     require_weight_file,
 )
 
@@ -44,15 +44,9 @@ def build_vgg19_pool5(
     )
     if random_weights:
         return assign_random_weights(model, seed)
-    try:
-        model.load_weights(weights_path)
-    except Exception as e:  # noqa: BLE001 - h5py/Keras raise many types for a bad file
-        reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
-        raise WeightsError(
-            f"--{VGG19_FLAG}: {weights_path} is not a VGG-19 notop weight file ({reason}); "
-            f"{VGG19_HOW_TO_GET}"
-        ) from None
-    return model
+    return load_weight_file(
+        model, weights_path, VGG19_FLAG, "a VGG-19 notop weight file", VGG19_HOW_TO_GET
+    )
 
 
 class VisualFeatureExtractor:

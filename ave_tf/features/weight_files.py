@@ -42,3 +42,18 @@ def require_weight_file(path: str | None, flag: str, how_to_get: str) -> str:
     if not os.path.isfile(path):
         raise WeightsError(f"--{flag}: weight file {path} not found; {how_to_get}")
     return path
+
+
+def load_weight_file(model, path: str, flag: str, what: str, how_to_get: str):
+    """Loads the weight file `path` into `model` and returns the model.
+
+    Raises:
+      WeightsError: Keras cannot load the file into `model`: `--flag: <path> is not <what>
+        (<first line of the reason>); <how_to_get>`, e.g. `what` = "a VGG-19 notop weight file".
+    """
+    try:
+        model.load_weights(path)
+    except Exception as e:  # noqa: BLE001 - h5py/Keras raise many types for a bad file
+        reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+        raise WeightsError(f"--{flag}: {path} is not {what} ({reason}); {how_to_get}") from None
+    return model

@@ -2,9 +2,11 @@
 
 import keras
 
+from ave_tf.layers._projecting_fusion import ProjectingFusion
+
 
 @keras.saving.register_keras_serializable(package="ave_tf")
-class AdditiveFusion(keras.layers.Layer):
+class AdditiveFusion(ProjectingFusion):
     """Fuses audio and visual features by summing their linear projections.
 
     `h = W_a a + W_v v + b`: both modalities are projected to `units` (so inputs of different
@@ -32,28 +34,9 @@ class AdditiveFusion(keras.layers.Layer):
         Classification", AAAI 2018.
     """
 
-    def __init__(self, units, **kwargs):
-        super().__init__(**kwargs)
-        self.supports_masking = True  # per segment: a time mask passes through
-        self.units = units
-
     def build(self, audio_shape, visual_shape):
-        self.audio_projection = keras.layers.Dense(
-            self.units, dtype=self.dtype_policy, name="audio_projection"
-        )
-        self.visual_projection = keras.layers.Dense(
-            self.units, use_bias=False, dtype=self.dtype_policy, name="visual_projection"
-        )
-        self.audio_projection.build(audio_shape)
-        self.visual_projection.build(visual_shape)
+        self.audio_projection = self._dense("audio_projection", audio_shape)
+        self.visual_projection = self._dense("visual_projection", visual_shape, use_bias=False)
 
     def call(self, audio, visual):
         return self.audio_projection(audio) + self.visual_projection(visual)
-
-    def compute_output_shape(self, audio_shape, visual_shape):
-        return tuple(audio_shape[:-1]) + (self.units,)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"units": self.units})
-        return config

@@ -3,12 +3,12 @@
 import keras
 from keras import ops
 
-from ave_tf.layers._residual_inputs import residual_projection, resolve_units
+from ave_tf.layers._projecting_fusion import ProjectingFusion
 from ave_tf.layers.additive_fusion import AdditiveFusion
 
 
 @keras.saving.register_keras_serializable(package="ave_tf")
-class DualMultimodalResidualFusion(keras.layers.Layer):
+class DualMultimodalResidualFusion(ProjectingFusion):
     """Fuses audio and visual features by updating both with a shared residual (DMRN).
 
     One block computes `f = f(a, v)`, an additive fusion (`AdditiveFusion`,
@@ -42,23 +42,15 @@ class DualMultimodalResidualFusion(keras.layers.Layer):
     """
 
     def __init__(self, units=None, blocks=1, **kwargs):
-        super().__init__(**kwargs)
-        self.supports_masking = True  # per segment: a time mask passes through
+        super().__init__(units, **kwargs)
         if blocks < 1:
             raise ValueError(f"{self.name}: blocks must be >= 1, got {blocks}")
-        self.units = units
         self.blocks = blocks
 
     def build(self, audio_shape, visual_shape):
-        units = resolve_units(self, audio_shape[-1], visual_shape[-1])
-        self.audio_input = residual_projection(self, audio_shape[-1], units, "audio_input")
-        self.visual_input = residual_projection(self, visual_shape[-1], units, "visual_input")
-        for projection, shape in (
-            (self.audio_input, audio_shape),
-            (self.visual_input, visual_shape),
-        ):
-            if projection is not None:
-                projection.build(shape)
+        units = self.fused_units(audio_shape[-1], visual_shape[-1])
+        self.audio_input = self._input_projection("audio_input", audio_shape, units)
+        self.visual_input = self._input_projection("visual_input", visual_shape, units)
         stream_shape = tuple(audio_shape[:-1]) + (units,)
         self.residual_blocks = []
         for index in range(self.blocks):
@@ -76,11 +68,7 @@ class DualMultimodalResidualFusion(keras.layers.Layer):
             audio, visual = ops.tanh(audio + shared), ops.tanh(visual + shared)
         return 0.5 * (audio + visual)
 
-    def compute_output_shape(self, audio_shape, visual_shape):
-        units = resolve_units(self, audio_shape[-1], visual_shape[-1])
-        return tuple(audio_shape[:-1]) + (units,)
-
     def get_config(self):
         config = super().get_config()
-        config.update({"units": self.units, "blocks": self.blocks})
+        config.update({"blocks": self.blocks})
         return config

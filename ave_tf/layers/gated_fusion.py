@@ -3,9 +3,11 @@
 import keras
 from keras import ops
 
+from ave_tf.layers._projecting_fusion import ProjectingFusion
+
 
 @keras.saving.register_keras_serializable(package="ave_tf")
-class GatedFusion(keras.layers.Layer):
+class GatedFusion(ProjectingFusion):
     """Fuses audio and visual features by letting the audio gate the visual projection.
 
     `h = W_a a + sigmoid(G a + b_g) * (W_v v + b_v)`, the "Gated" method of Kiela et al. in
@@ -33,33 +35,11 @@ class GatedFusion(keras.layers.Layer):
         Tian et al., ECCV 2018, Table 2; Kiela et al., AAAI 2018.
     """
 
-    def __init__(self, units, **kwargs):
-        super().__init__(**kwargs)
-        self.supports_masking = True  # per segment: a time mask passes through
-        self.units = units
-
     def build(self, audio_shape, visual_shape):
-        self.audio_projection = keras.layers.Dense(
-            self.units, use_bias=False, dtype=self.dtype_policy, name="audio_projection"
-        )
-        self.gate = keras.layers.Dense(
-            self.units, activation="sigmoid", dtype=self.dtype_policy, name="gate"
-        )
-        self.visual_projection = keras.layers.Dense(
-            self.units, dtype=self.dtype_policy, name="visual_projection"
-        )
-        self.audio_projection.build(audio_shape)
-        self.gate.build(audio_shape)
-        self.visual_projection.build(visual_shape)
+        self.audio_projection = self._dense("audio_projection", audio_shape, use_bias=False)
+        self.gate = self._dense("gate", audio_shape, activation="sigmoid")
+        self.visual_projection = self._dense("visual_projection", visual_shape)
 
     def call(self, audio, visual):
         gated_visual = ops.multiply(self.gate(audio), self.visual_projection(visual))
         return self.audio_projection(audio) + gated_visual
-
-    def compute_output_shape(self, audio_shape, visual_shape):
-        return tuple(audio_shape[:-1]) + (self.units,)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"units": self.units})
-        return config

@@ -3,11 +3,12 @@
 import keras
 from keras import ops
 
+from ave_tf.layers._projecting_fusion import ProjectingFusion
 from ave_tf.layers.multimodal_bilinear_fusion import MultimodalBilinearFusion
 
 
 @keras.saving.register_keras_serializable(package="ave_tf")
-class GatedMultimodalBilinearFusion(keras.layers.Layer):
+class GatedMultimodalBilinearFusion(ProjectingFusion):
     """Fuses audio and visual features with an audio-gated low-rank bilinear interaction.
 
     `h = W_a a + sigmoid(G a + b_g) * B(a, v)` where `B` is `MultimodalBilinearFusion`.
@@ -37,33 +38,22 @@ class GatedMultimodalBilinearFusion(keras.layers.Layer):
     """
 
     def __init__(self, units, rank=None, **kwargs):
-        super().__init__(**kwargs)
-        self.supports_masking = True  # per segment: a time mask passes through
-        self.units = units
+        super().__init__(units, **kwargs)
         self.rank = rank
 
     def build(self, audio_shape, visual_shape):
-        self.audio_projection = keras.layers.Dense(
-            self.units, use_bias=False, dtype=self.dtype_policy, name="audio_projection"
-        )
-        self.gate = keras.layers.Dense(
-            self.units, activation="sigmoid", dtype=self.dtype_policy, name="gate"
-        )
+        self.audio_projection = self._dense("audio_projection", audio_shape, use_bias=False)
+        self.gate = self._dense("gate", audio_shape, activation="sigmoid")
         self.bilinear = MultimodalBilinearFusion(
             self.units, rank=self.rank, dtype=self.dtype_policy, name="bilinear"
         )
-        self.audio_projection.build(audio_shape)
-        self.gate.build(audio_shape)
         self.bilinear.build(audio_shape, visual_shape)
 
     def call(self, audio, visual):
         gated = ops.multiply(self.gate(audio), self.bilinear(audio, visual))
         return self.audio_projection(audio) + gated
 
-    def compute_output_shape(self, audio_shape, visual_shape):
-        return tuple(audio_shape[:-1]) + (self.units,)
-
     def get_config(self):
         config = super().get_config()
-        config.update({"units": self.units, "rank": self.rank})
+        config.update({"rank": self.rank})
         return config

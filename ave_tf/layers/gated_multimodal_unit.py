@@ -3,9 +3,11 @@
 import keras
 from keras import ops
 
+from ave_tf.layers._projecting_fusion import ProjectingFusion
+
 
 @keras.saving.register_keras_serializable(package="ave_tf")
-class GatedMultimodalUnit(keras.layers.Layer):
+class GatedMultimodalUnit(ProjectingFusion):
     """Fuses audio and visual features with a gated multimodal unit (GMU).
 
     `h = z * tanh(W_a a) + (1 - z) * tanh(W_v v)` with `z = sigmoid(W_z [a; v])` (Arevalo et
@@ -32,41 +34,16 @@ class GatedMultimodalUnit(keras.layers.Layer):
         Information Fusion", ICLR workshop 2017, eqs. 1-4.
     """
 
-    def __init__(self, units, **kwargs):
-        super().__init__(**kwargs)
-        self.supports_masking = True  # per segment: a time mask passes through
-        self.units = units
-
     def build(self, audio_shape, visual_shape):
-        self.audio_transform = keras.layers.Dense(
-            self.units,
-            activation="tanh",
-            use_bias=False,
-            dtype=self.dtype_policy,
-            name="audio_transform",
+        joint_shape = tuple(audio_shape[:-1]) + (audio_shape[-1] + visual_shape[-1],)
+        self.audio_transform = self._dense(
+            "audio_transform", audio_shape, activation="tanh", use_bias=False
         )
-        self.visual_transform = keras.layers.Dense(
-            self.units,
-            activation="tanh",
-            use_bias=False,
-            dtype=self.dtype_policy,
-            name="visual_transform",
+        self.visual_transform = self._dense(
+            "visual_transform", visual_shape, activation="tanh", use_bias=False
         )
-        self.gate = keras.layers.Dense(
-            self.units, activation="sigmoid", use_bias=False, dtype=self.dtype_policy, name="gate"
-        )
-        self.audio_transform.build(audio_shape)
-        self.visual_transform.build(visual_shape)
-        self.gate.build(tuple(audio_shape[:-1]) + (audio_shape[-1] + visual_shape[-1],))
+        self.gate = self._dense("gate", joint_shape, activation="sigmoid", use_bias=False)
 
     def call(self, audio, visual):
         z = self.gate(ops.concatenate([audio, visual], axis=-1))
         return z * self.audio_transform(audio) + (1.0 - z) * self.visual_transform(visual)
-
-    def compute_output_shape(self, audio_shape, visual_shape):
-        return tuple(audio_shape[:-1]) + (self.units,)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"units": self.units})
-        return config

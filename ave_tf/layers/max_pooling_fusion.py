@@ -3,9 +3,11 @@
 import keras
 from keras import ops
 
+from ave_tf.layers._projecting_fusion import ProjectingFusion
+
 
 @keras.saving.register_keras_serializable(package="ave_tf")
-class MaxPoolingFusion(keras.layers.Layer):
+class MaxPoolingFusion(ProjectingFusion):
     """Fuses audio and visual features by an element-wise max of their projections.
 
     `h = max(W_a a + b_a, W_v v + b_v)`, the "Max pooling" method of Kiela et al. (Table 2,
@@ -31,28 +33,9 @@ class MaxPoolingFusion(keras.layers.Layer):
         Tian et al., ECCV 2018, Table 2; Kiela et al., AAAI 2018.
     """
 
-    def __init__(self, units, **kwargs):
-        super().__init__(**kwargs)
-        self.supports_masking = True  # per segment: a time mask passes through
-        self.units = units
-
     def build(self, audio_shape, visual_shape):
-        self.audio_projection = keras.layers.Dense(
-            self.units, dtype=self.dtype_policy, name="audio_projection"
-        )
-        self.visual_projection = keras.layers.Dense(
-            self.units, dtype=self.dtype_policy, name="visual_projection"
-        )
-        self.audio_projection.build(audio_shape)
-        self.visual_projection.build(visual_shape)
+        self.audio_projection = self._dense("audio_projection", audio_shape)
+        self.visual_projection = self._dense("visual_projection", visual_shape)
 
     def call(self, audio, visual):
         return ops.maximum(self.audio_projection(audio), self.visual_projection(visual))
-
-    def compute_output_shape(self, audio_shape, visual_shape):
-        return tuple(audio_shape[:-1]) + (self.units,)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"units": self.units})
-        return config

@@ -3,9 +3,11 @@
 import keras
 from keras import ops
 
+from ave_tf.layers._projecting_fusion import ProjectingFusion
+
 
 @keras.saving.register_keras_serializable(package="ave_tf")
-class MultimodalBilinearFusion(keras.layers.Layer):
+class MultimodalBilinearFusion(ProjectingFusion):
     """Fuses audio and visual features with a factorized (low-rank) bilinear map.
 
     A full bilinear map `h_j = a^T W_j v` has `audio_dim * visual_dim * units` weights; like
@@ -36,34 +38,20 @@ class MultimodalBilinearFusion(keras.layers.Layer):
     """
 
     def __init__(self, units, rank=None, **kwargs):
-        super().__init__(**kwargs)
-        self.supports_masking = True  # per segment: a time mask passes through
-        self.units = units
+        super().__init__(units, **kwargs)
         self.rank = rank
 
     def build(self, audio_shape, visual_shape):
         rank = self.rank or self.units
-        self.audio_factor = keras.layers.Dense(
-            rank, activation="tanh", dtype=self.dtype_policy, name="audio_factor"
-        )
-        self.visual_factor = keras.layers.Dense(
-            rank, activation="tanh", dtype=self.dtype_policy, name="visual_factor"
-        )
-        self.output_projection = keras.layers.Dense(
-            self.units, dtype=self.dtype_policy, name="output_projection"
-        )
-        self.audio_factor.build(audio_shape)
-        self.visual_factor.build(visual_shape)
-        self.output_projection.build(tuple(audio_shape[:-1]) + (rank,))
+        self.audio_factor = self._dense("audio_factor", audio_shape, rank, activation="tanh")
+        self.visual_factor = self._dense("visual_factor", visual_shape, rank, activation="tanh")
+        self.output_projection = self._dense("output_projection", tuple(audio_shape[:-1]) + (rank,))
 
     def call(self, audio, visual):
         joint = ops.multiply(self.audio_factor(audio), self.visual_factor(visual))
         return self.output_projection(joint)
 
-    def compute_output_shape(self, audio_shape, visual_shape):
-        return tuple(audio_shape[:-1]) + (self.units,)
-
     def get_config(self):
         config = super().get_config()
-        config.update({"units": self.units, "rank": self.rank})
+        config.update({"rank": self.rank})
         return config

@@ -3,13 +3,13 @@
 import keras
 from keras import ops
 
-from ave_tf.layers._residual_inputs import residual_projection, resolve_units
+from ave_tf.layers._projecting_fusion import ProjectingFusion
 
 RESIDUAL_MODALITIES = ("audio", "visual")
 
 
 @keras.saving.register_keras_serializable(package="ave_tf")
-class MultimodalResidualFusion(keras.layers.Layer):
+class MultimodalResidualFusion(ProjectingFusion):
     """Fuses audio and visual features with a one-modality residual stream (MRN).
 
     As in Kim et al.'s MRN (text and image), only one modality forms the residual stream `h`
@@ -43,8 +43,7 @@ class MultimodalResidualFusion(keras.layers.Layer):
     """
 
     def __init__(self, units=None, blocks=1, residual_modality="audio", **kwargs):
-        super().__init__(**kwargs)
-        self.supports_masking = True  # per segment: a time mask passes through
+        super().__init__(units, **kwargs)
         if residual_modality not in RESIDUAL_MODALITIES:
             raise ValueError(
                 f"{self.name}: residual_modality must be one of {RESIDUAL_MODALITIES}, "
@@ -52,7 +51,6 @@ class MultimodalResidualFusion(keras.layers.Layer):
             )
         if blocks < 1:
             raise ValueError(f"{self.name}: blocks must be >= 1, got {blocks}")
-        self.units = units
         self.blocks = blocks
         self.residual_modality = residual_modality
 
@@ -62,23 +60,17 @@ class MultimodalResidualFusion(keras.layers.Layer):
 
     def build(self, audio_shape, visual_shape):
         stream_shape, side_shape = self._split(audio_shape, visual_shape)
-        units = resolve_units(self, audio_shape[-1], visual_shape[-1])
-        self.stream_input = residual_projection(self, stream_shape[-1], units, "stream_input")
-        if self.stream_input is not None:
-            self.stream_input.build(stream_shape)
+        units = self.fused_units(audio_shape[-1], visual_shape[-1])
+        self.stream_input = self._input_projection("stream_input", stream_shape, units)
         stream_shape = tuple(stream_shape[:-1]) + (units,)
         self.stream_transforms, self.side_transforms = [], []
         for index in range(self.blocks):
-            stream_transform = keras.layers.Dense(
-                units, activation="tanh", dtype=self.dtype_policy, name=f"stream_transform_{index}"
+            self.stream_transforms.append(
+                self._dense(f"stream_transform_{index}", stream_shape, units, activation="tanh")
             )
-            side_transform = keras.layers.Dense(
-                units, activation="tanh", dtype=self.dtype_policy, name=f"side_transform_{index}"
+            self.side_transforms.append(
+                self._dense(f"side_transform_{index}", side_shape, units, activation="tanh")
             )
-            stream_transform.build(stream_shape)
-            side_transform.build(side_shape)
-            self.stream_transforms.append(stream_transform)
-            self.side_transforms.append(side_transform)
 
     def call(self, audio, visual):
         stream, side = self._split(audio, visual)
@@ -90,17 +82,7 @@ class MultimodalResidualFusion(keras.layers.Layer):
             stream = stream + ops.multiply(stream_transform(stream), side_transform(side))
         return stream
 
-    def compute_output_shape(self, audio_shape, visual_shape):
-        units = resolve_units(self, audio_shape[-1], visual_shape[-1])
-        return tuple(audio_shape[:-1]) + (units,)
-
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "units": self.units,
-                "blocks": self.blocks,
-                "residual_modality": self.residual_modality,
-            }
-        )
+        config.update({"blocks": self.blocks, "residual_modality": self.residual_modality})
         return config

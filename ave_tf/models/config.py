@@ -8,18 +8,15 @@ stored in `model_dir/config.json` (via `to_dict`) so that every run can be rebui
 import dataclasses
 
 from ave_tf.data import schema
+from ave_tf.models.fusion import FUSION_STAGES, fusion_names, fusion_stages
+from ave_tf.utils import hyperparams
 
+# The supervision a localization model is built for ("weak" adds the MIL-pooled video_logits);
+# the training tasks of the same names are registered in ave_tf/training/task_registry.py.
 TASKS = ("supervised", "weak")
 MODALITIES = ("audio", "visual", "av")
-FUSIONS = (
-    "concat", "additive", "max", "gated", "bilinear", "gated_bilinear", "gmu", "mrn", "dmrn",
-    "dmrfe",
-)  # fmt: skip
-FUSION_STAGES = ("early", "late", "decision")
 TEMPORALS = ("lstm", "bilstm", "ed_tcn")
 MIL_POOLINGS = ("mean", "max")
-# Fusions that exist at one stage only (Table 2 has DMRFE results for late fusion only).
-FUSION_ONLY_STAGES = {"dmrfe": ("late",)}
 SINGLE_MODALITY_FUSION = "concat"
 SINGLE_MODALITY_STAGE = "late"
 
@@ -35,8 +32,9 @@ class ModelConfig:
         attention: audio-guided visual attention (eqs. 2-4) instead of global average
             pooling of the visual map: V-att and A+V-att. Needs the audio input, so it is
             invalid with modality="audio".
-        fusion: how A+V models combine the modalities, one of `FUSIONS` (Table 2). "concat"
-            is the paper's Table 1 setting. Single-modality models must keep the default.
+        fusion: how A+V models combine the modalities, a registered fusion
+            (`models/fusion.py`, Table 2). "concat" is the paper's Table 1 setting.
+            Single-modality models must keep the default.
         fusion_stage: "early" (fuse the segment features, one temporal model), "late" (fuse
             the two temporal models' outputs; the paper's main setting) or "decision" (fuse
             per-modality class logits). "dmrfe" exists at the late stage only, like in
@@ -130,7 +128,7 @@ class ModelConfig:
         """Raises ValueError naming the offending field; returns self when valid."""
         _one_of("task", self.task, TASKS)
         _one_of("modality", self.modality, MODALITIES)
-        _one_of("fusion", self.fusion, FUSIONS)
+        _one_of("fusion", self.fusion, fusion_names())
         _one_of("fusion_stage", self.fusion_stage, FUSION_STAGES)
         _one_of("temporal", self.temporal, TEMPORALS)
         _one_of("mil_pooling", self.mil_pooling, MIL_POOLINGS)
@@ -178,7 +176,7 @@ class ModelConfig:
                     f"ModelConfig.fusion_stage={self.fusion_stage!r} needs modality='av' (keep "
                     f"the default {SINGLE_MODALITY_STAGE!r} for modality={self.modality!r})"
                 )
-        allowed_stages = FUSION_ONLY_STAGES.get(self.fusion, FUSION_STAGES)
+        allowed_stages = fusion_stages(self.fusion)
         if self.fusion_stage not in allowed_stages:
             raise ValueError(
                 f"ModelConfig.fusion_stage={self.fusion_stage!r} is not available for "
@@ -205,21 +203,13 @@ class ModelConfig:
                 )
 
     def to_dict(self) -> dict:
-        """A JSON-serializable dict (tuples become lists)."""
-        values = dataclasses.asdict(self)
-        values["tcn_filters"] = list(self.tcn_filters)
-        if self.spatial_audio_shape is not None:
-            values["spatial_audio_shape"] = list(self.spatial_audio_shape)
-        return values
+        """A JSON/YAML-serializable dict (tuples become lists)."""
+        return hyperparams.to_dict(self)
 
     @classmethod
     def from_dict(cls, values: dict) -> "ModelConfig":
-        """The inverse of `to_dict`; unknown keys raise ValueError naming them."""
-        known = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"ModelConfig: unknown field(s) {unknown} (known: {sorted(known)})")
-        return cls(**values)
+        """The inverse of `to_dict`; unknown keys and wrong types raise ValueError naming them."""
+        return hyperparams.from_dict(cls, values)
 
 
 def _one_of(field, value, allowed):

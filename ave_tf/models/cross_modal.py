@@ -33,6 +33,8 @@ from keras import layers, ops
 
 from ave_tf.data import schema
 from ave_tf.layers import SegmentMask
+from ave_tf.models.registry import register_model
+from ave_tf.utils import hyperparams
 
 METHODS = ("avdln", "dcca")
 # Negative training pairs (see ave_tf/training/cross_modal_pairs.py for the exact sampling).
@@ -104,16 +106,12 @@ class CrossModalConfig:
         return self
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        return hyperparams.to_dict(self)
 
     @classmethod
     def from_dict(cls, values: dict) -> "CrossModalConfig":
-        """Builds and validates a config; unknown keys are an error (they name the key)."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"CrossModalConfig: unknown field(s) {unknown}")
-        return cls(**values).validate()
+        """Builds and validates a config; unknown keys and wrong types name the field."""
+        return hyperparams.from_dict(cls, values).validate()
 
 
 @keras.saving.register_keras_serializable(package="ave_tf")
@@ -250,11 +248,13 @@ def _tower(x, config: CrossModalConfig, output_dim: int, name: str):
     return layers.Dense(output_dim, name=f"{name}_fc2")(x)
 
 
-def build_cross_modal_model(config: CrossModalConfig) -> keras.Model:
+@register_model("cross_modal", CrossModalConfig)
+def build_cross_modal_model(config: CrossModalConfig, use_cudnn="auto") -> keras.Model:
     """Builds AVDLN or DCCA as a functional model.
 
     Args:
       config: a `CrossModalConfig` (validated here).
+      use_cudnn: unused (no recurrent layers); the registry's builder signature.
 
     Returns:
       A `keras.Model` with inputs `{"audio": [B, T, 128], "visual": [B, T, 7, 7, 512]}` (T

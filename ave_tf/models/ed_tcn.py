@@ -13,17 +13,26 @@ import keras
 
 from ave_tf.models.config import ModelConfig
 from ave_tf.models.localization import build_localization_model
+from ave_tf.models.registry import register_model
 
 
-def ed_tcn_config(**overrides) -> ModelConfig:
+@dataclasses.dataclass
+class EDTCNConfig(ModelConfig):
+    """`ModelConfig` with the baseline's defaults: visual features, no attention, an ED-TCN."""
+
+    modality: str = "visual"
+    temporal: str = "ed_tcn"
+
+
+def ed_tcn_config(**overrides) -> EDTCNConfig:
     """The paper's ED-TCN baseline: visual features, no attention, ED-TCN temporal model."""
-    config = ModelConfig(modality="visual", attention=False, temporal="ed_tcn")
-    return dataclasses.replace(config, **overrides).validate()
+    return EDTCNConfig(**overrides).validate()
 
 
-def build_ed_tcn_model(config: ModelConfig | None = None) -> keras.Model:
+@register_model("ed_tcn", EDTCNConfig)
+def build_ed_tcn_model(config: ModelConfig | None = None, use_cudnn="auto") -> keras.Model:
     """Builds the ED-TCN baseline (`ed_tcn_config()` unless a config is given)."""
     config = config or ed_tcn_config()
     if config.temporal != "ed_tcn":
         raise ValueError(f"ModelConfig.temporal={config.temporal!r}: the baseline needs 'ed_tcn'")
-    return build_localization_model(config)
+    return build_localization_model(config, use_cudnn=use_cudnn)

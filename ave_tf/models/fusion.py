@@ -1,43 +1,95 @@
-"""Maps `ModelConfig.fusion` names to the fusion layers of `ave_tf.layers` (Table 2)."""
+"""The fusions of Table 2 by name, with the stages each exists at: the one list of fusions.
+
+`register_fusion(name, stages=...)` adds one: a builder `(config, units, name) -> layer` whose
+layer maps `(audio, visual)` to fused features. `ModelConfig.fusion` is validated against this
+registry, the binaries' `--fusion` choices come from it and Table 2's experiments iterate it.
+"""
+
+import dataclasses
+from collections.abc import Callable
 
 import keras
 
 from ave_tf import layers
-from ave_tf.models.config import ModelConfig
+from ave_tf.utils.registry import Registry
 
-# Fusions whose layer takes (units, rank).
-_BILINEAR = {
-    "bilinear": layers.MultimodalBilinearFusion,
-    "gated_bilinear": layers.GatedMultimodalBilinearFusion,
-}
-# Fusions whose layer takes (units).
-_PROJECTING = {
-    "additive": layers.AdditiveFusion,
-    "max": layers.MaxPoolingFusion,
-    "gated": layers.GatedFusion,
-    "gmu": layers.GatedMultimodalUnit,
-}
+# Where two modalities meet: segment features (one temporal model over the fused features),
+# the temporal models' outputs (the paper's main setting) or per-modality class logits.
+FUSION_STAGES = ("early", "late", "decision")
+FUSIONS = Registry("fusion")
 
 
-def build_fusion_layer(config: ModelConfig, units: int | None, name: str) -> keras.layers.Layer:
-    """Returns the layer fusing `(audio, visual)` for `config.fusion`.
+@dataclasses.dataclass(frozen=True)
+class FusionSpec:
+    """build(config, units, name) -> layer; None for fusions the model builder makes itself."""
 
-    Args:
-        config: the model configuration.
-        units: the fused width (None: residual fusions keep the common input width).
-        name: the layer name.
+    name: str
+    build: Callable | None
+    stages: tuple[str, ...] = FUSION_STAGES
+    in_paper_table2: bool = False
 
-    "dmrfe" is not a feature fusion (it outputs class log-probabilities) and is built by the
-    model builder itself.
+
+def register_fusion(name, build, stages=FUSION_STAGES, in_paper_table2=False) -> FusionSpec:
+    """Registers `build(config, units, name) -> layer` (None: built by the model builder)."""
+    unknown = [s for s in stages if s not in FUSION_STAGES]
+    if unknown or not stages:
+        raise ValueError(f"fusion {name!r}: stages {stages} must be among {FUSION_STAGES}")
+    return FUSIONS.register(name, FusionSpec(name, build, tuple(stages), in_paper_table2))
+
+
+def fusion_names() -> tuple[str, ...]:
+    return FUSIONS.names()
+
+
+def fusion_stages(name: str) -> tuple[str, ...]:
+    return FUSIONS.get(name).stages
+
+
+def build_fusion_layer(config, units: int | None, name: str) -> keras.layers.Layer:
+    """The layer fusing `(audio, visual)` for `config.fusion` at width `units`.
+
+    "dmrfe" is not a feature fusion (it outputs class log-probabilities): the model builder
+    makes it itself.
     """
-    if config.fusion == "concat":
-        return layers.ConcatFusion(name=name)
-    if config.fusion in _PROJECTING:
-        return _PROJECTING[config.fusion](units, name=name)
-    if config.fusion in _BILINEAR:
-        return _BILINEAR[config.fusion](units, rank=config.bilinear_rank, name=name)
-    if config.fusion == "mrn":
-        return layers.MultimodalResidualFusion(units, blocks=config.dmrn_blocks, name=name)
-    if config.fusion == "dmrn":
-        return layers.DualMultimodalResidualFusion(units, blocks=config.dmrn_blocks, name=name)
-    raise ValueError(f"ModelConfig.fusion={config.fusion!r} has no feature-fusion layer")
+    spec = FUSIONS.get(config.fusion)
+    if spec.build is None:
+        raise ValueError(f"ModelConfig.fusion={config.fusion!r} has no feature-fusion layer")
+    return spec.build(config, units, name)
+
+
+# Table 2, in the paper's order of rows: concatenation is Table 1's fusion.
+for _name, _build in (
+    ("concat", lambda config, units, name: layers.ConcatFusion(name=name)),
+    ("additive", lambda config, units, name: layers.AdditiveFusion(units, name=name)),
+    ("max", lambda config, units, name: layers.MaxPoolingFusion(units, name=name)),
+    ("gated", lambda config, units, name: layers.GatedFusion(units, name=name)),
+    (
+        "bilinear",
+        lambda config, units, name: layers.MultimodalBilinearFusion(
+            units, rank=config.bilinear_rank, name=name
+        ),
+    ),
+    (
+        "gated_bilinear",
+        lambda config, units, name: layers.GatedMultimodalBilinearFusion(
+            units, rank=config.bilinear_rank, name=name
+        ),
+    ),
+    ("gmu", lambda config, units, name: layers.GatedMultimodalUnit(units, name=name)),
+    (
+        "mrn",
+        lambda config, units, name: layers.MultimodalResidualFusion(
+            units, blocks=config.dmrn_blocks, name=name
+        ),
+    ),
+    (
+        "dmrn",
+        lambda config, units, name: layers.DualMultimodalResidualFusion(
+            units, blocks=config.dmrn_blocks, name=name
+        ),
+    ),
+):
+    register_fusion(_name, _build, in_paper_table2=True)
+# Table 2 has DMRFE results for late fusion only; the localization model builds it (it outputs
+# class log-probabilities, not features).
+register_fusion("dmrfe", None, stages=("late",), in_paper_table2=True)

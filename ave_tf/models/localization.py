@@ -27,6 +27,7 @@ from ave_tf import layers
 from ave_tf.data import schema
 from ave_tf.models.config import ModelConfig
 from ave_tf.models.fusion import build_fusion_layer
+from ave_tf.models.registry import register_model
 from ave_tf.models.temporal import build_temporal_layer, temporal_output_width
 
 AUDIO_INPUT = "audio"
@@ -37,6 +38,7 @@ VIDEO_LOGITS = "video_logits"
 AUDIO_ATTENTION = "audio_attention"
 
 
+@register_model("localization", ModelConfig)
 def build_localization_model(config: ModelConfig, use_cudnn="auto") -> keras.Model:
     """Builds the localization network described by `config`.
 

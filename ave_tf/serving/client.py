@@ -50,6 +50,13 @@ class ServingError(RuntimeError):
         self.details = message
 
 
+def _set_model_spec(model_spec, model_name: str, version: int | None) -> None:
+    """Names the model of a request, and its version when one is asked for (else the newest)."""
+    model_spec.name = model_name
+    if version is not None:
+        model_spec.version.value = version
+
+
 class ServingClient:
     """A channel to one server and its PredictionService/ModelService stubs (thread-safe).
 
@@ -98,10 +105,8 @@ class ServingClient:
         output_filter=(),
     ) -> predict_pb2.PredictRequest:
         request = predict_pb2.PredictRequest()
-        request.model_spec.name = model_name
+        _set_model_spec(request.model_spec, model_name, version)
         request.model_spec.signature_name = signature_name
-        if version is not None:
-            request.model_spec.version.value = version
         for key, value in inputs.items():
             tensor_codec.fill_tensor_proto(request.inputs[key], value)
         request.output_filter.extend(output_filter)
@@ -138,9 +143,7 @@ class ServingClient:
         self, model_name: str = "ave", version: int | None = None, timeout: float | None = None
     ) -> get_model_metadata_pb2.GetModelMetadataResponse:
         request = get_model_metadata_pb2.GetModelMetadataRequest()
-        request.model_spec.name = model_name
-        if version is not None:
-            request.model_spec.version.value = version
+        _set_model_spec(request.model_spec, model_name, version)
         request.metadata_field.append("signature_def")
         return self._call(self._predictions.GetModelMetadata, request, timeout, None)
 
@@ -155,9 +158,7 @@ class ServingClient:
         self, model_name: str = "ave", version: int | None = None, timeout: float | None = None
     ) -> get_model_status_pb2.GetModelStatusResponse:
         request = get_model_status_pb2.GetModelStatusRequest()
-        request.model_spec.name = model_name
-        if version is not None:
-            request.model_spec.version.value = version
+        _set_model_spec(request.model_spec, model_name, version)
         return self._call(self._models.GetModelStatus, request, timeout, None)
 
 

@@ -28,10 +28,12 @@ import tensorflow as tf
 from ave_tf.data import parser, pipeline, schema
 from ave_tf.data.dataset_info import load_dataset_info
 from ave_tf.evaluation.cross_modal_search import cross_modal_split, evaluate_cross_modal
-from ave_tf.models.cross_modal import CrossModalConfig, build_cross_modal_model
+from ave_tf.models.cross_modal import CrossModalConfig
+from ave_tf.models.registry import build_model
 from ave_tf.training.cross_modal_losses import contrastive_loss, dcca_loss
 from ave_tf.training.cross_modal_pairs import build_pairs, cross_modal_train_step_inputs
 from ave_tf.training.linear_cca import fit_linear_cca
+from ave_tf.training.task_registry import register_task
 from ave_tf.utils.metric_values import mean
 
 # Key of the pair labels in the batches `CrossModalTask.select` yields.
@@ -119,6 +121,7 @@ def _global_mean(total: tf.Tensor, count: tf.Tensor) -> tf.Tensor:
     return total / tf.maximum(global_count, 1.0)
 
 
+@register_task("cross_modal")
 class CrossModalTask:
     """Cross-modality localization (AVDLN or DCCA) as a task of the generic trainer.
 
@@ -131,6 +134,7 @@ class CrossModalTask:
 
     selection_metric = "val_localization_accuracy"
     selection_mode = "max"
+    serving_role = "cross_modal"
 
     def __init__(self, model_config: CrossModalConfig, seed: int = 0, data_dir: str | None = None):
         self.task = "cross_modal"
@@ -138,9 +142,14 @@ class CrossModalTask:
         self.seed = seed
         self.data_dir = data_dir
 
+    @classmethod
+    def from_experiment(cls, experiment) -> "CrossModalTask":
+        # DCCA fits its linear CCA on the training split, which it reads from data_dir.
+        data_dir = experiment.data.data_dir or None
+        return cls(experiment.model, seed=experiment.trainer.seed, data_dir=data_dir)
+
     def build_model(self, use_cudnn="auto"):
-        del use_cudnn  # no recurrent layers
-        return build_cross_modal_model(self.model_config)
+        return build_model(self.model_config, use_cudnn=use_cudnn)
 
     @staticmethod
     def train_splits(available_splits) -> list[str]:
@@ -221,6 +230,11 @@ class CrossModalTask:
             "distance/negative": tf.concat(negative, 0).numpy() if negative else [],
         }
         return loss, histograms
+
+    def evaluate(self, model, data_dir: str, split: str, input_config, keep_attention: int = 0):
+        """(A2V/V2A metrics of `split` or of its `_match` twin, None)."""
+        del keep_attention
+        return evaluate_cross_modal_split(model, data_dir, split, input_config), None
 
 
 def evaluate_cross_modal_split(model, data_dir: str, split: str, input_config) -> dict:

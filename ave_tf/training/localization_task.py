@@ -8,8 +8,9 @@ import tensorflow as tf
 
 from ave_tf.data import parser, schema
 from ave_tf.evaluation.localization_eval import evaluate_localization
-from ave_tf.models.config import ModelConfig
-from ave_tf.models.localization import build_localization_model
+from ave_tf.models.config import TASKS as SUPERVISIONS
+from ave_tf.models.registry import build_model
+from ave_tf.training.task_registry import register_task
 
 MODEL_INPUTS = (parser.AUDIO, parser.VISUAL)
 TARGETS = (parser.LABELS, parser.MASK, parser.VIDEO_LABEL)
@@ -44,15 +45,25 @@ class LocalizationTask:
     weak: cross-entropy of the MIL-pooled video prediction against the video label (eq. 7),
     with the `train_noisy` background-only videos added when present (and asked for).
 
+    Any registered model whose outputs include `logits` [batch, T, classes] serves the
+    supervised task; the weak task also needs `video_logits` [batch, classes].
+
     Model selection: supervised uses validation segment accuracy; weak uses the validation
     video-level loss, so a weakly supervised run never looks at segment labels.
     """
 
-    def __init__(self, task: str, model_config: ModelConfig, use_noisy: bool = True):
-        if task not in ("supervised", "weak"):
-            raise ValueError(f"--task={task!r}: not a localization task")
-        if model_config.task != task:
-            raise ValueError(f"model config task {model_config.task!r} != --task={task!r}")
+    serving_role = "localization"
+
+    def __init__(self, task: str, model_config, use_noisy: bool = True):
+        if task not in SUPERVISIONS:
+            raise ValueError(f"task.name={task!r}: not a localization task")
+        # Models of the paper's localization family are built for one supervision.
+        built_for = getattr(model_config, "task", task)
+        if built_for != task:
+            raise ValueError(
+                f"task.name={task!r} but the model is built for model.task={built_for!r} "
+                "(set both, e.g. --task sets both)"
+            )
         self.task = task
         self.model_config = model_config
         self.use_noisy = use_noisy
@@ -61,8 +72,21 @@ class LocalizationTask:
         else:
             self.selection_metric, self.selection_mode = "val_video_loss", "min"
 
+    @classmethod
+    def from_experiment(cls, experiment) -> "LocalizationTask":
+        return cls(experiment.task.name, experiment.model, use_noisy=experiment.task.use_noisy)
+
     def build_model(self, use_cudnn="auto"):
-        return build_localization_model(self.model_config, use_cudnn=use_cudnn)
+        model = build_model(self.model_config, use_cudnn=use_cudnn)
+        needed = ["logits"] + (["video_logits"] if self.task == "weak" else [])
+        outputs = model.output if isinstance(model.output, dict) else {}
+        missing = [name for name in needed if name not in outputs]
+        if missing:
+            raise ValueError(
+                f"model {model.name!r} has no output(s) {missing}, which the {self.task} task "
+                f"needs (it has {sorted(outputs)})"
+            )
+        return model
 
     @staticmethod
     def validation_split(available_splits, requested: str = "val") -> str:
@@ -104,3 +128,14 @@ class LocalizationTask:
     def validate(self, model, dataset, keep_attention: int = 0):
         """Validation metrics (see evaluation.localization_eval) and an attention sample."""
         return evaluate_localization(model, dataset, keep_attention=keep_attention)
+
+    def evaluate(self, model, data_dir: str, split: str, input_config, keep_attention: int = 0):
+        """(metrics, attention sample) of `split`: the paper's accuracy, per class, confusion."""
+        from ave_tf.data import pipeline
+
+        dataset = pipeline.make_dataset(data_dir, split, input_config)
+        return evaluate_localization(model, dataset, keep_attention=keep_attention)
+
+
+for _name in SUPERVISIONS:
+    register_task(_name)(LocalizationTask)

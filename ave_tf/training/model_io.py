@@ -1,40 +1,51 @@
-"""Rebuilds a trained model from its model_dir (config.json + best.weights.h5)."""
+"""Rebuilds a trained model from its model_dir (params.yaml + best.weights.h5)."""
 
 import os
 
-from ave_tf.training.run_dir import RunDirError, best_weights_path, read_run_config
+from ave_tf.models.registry import build_model
+from ave_tf.training.run_dir import (
+    RunDirError,
+    best_weights_path,
+    experiment_from_legacy_config,
+    read_experiment,
+)
 
 
 def build_model_from_run_config(run_config: dict, use_cudnn="auto"):
-    """(keras.Model, task, model config) for a run config, weights freshly initialized."""
-    task = run_config.get("task")
-    if task in ("supervised", "weak"):
-        from ave_tf.models.config import ModelConfig
-        from ave_tf.models.localization import build_localization_model
-
-        config = ModelConfig.from_dict(run_config["model"])
-        return build_localization_model(config, use_cudnn=use_cudnn), task, config
-    if task == "cross_modal":
-        from ave_tf.models.cross_modal import CrossModalConfig, build_cross_modal_model
-
-        config = CrossModalConfig.from_dict(run_config["model"])
-        return build_cross_modal_model(config), task, config
-    raise RunDirError(f"unknown task {task!r} in config.json")
+    """(keras.Model, task name, model config) of a pre-registry config.json dict."""
+    experiment = experiment_from_legacy_config(run_config)
+    return (
+        build_model(experiment.model, use_cudnn=use_cudnn),
+        experiment.task.name,
+        experiment.model,
+    )
 
 
-def load_trained_model(model_dir: str, use_cudnn=False):
-    """Returns (keras.Model, task, model config) with the validation-selected weights.
+def load_trained_experiment(model_dir: str, use_cudnn=False):
+    """(keras.Model with the validation-selected weights, ExperimentConfig) of a model_dir.
 
     `use_cudnn=False` (the default here) rebuilds recurrent layers without the GPU-only
     CudnnRNN op, so a model trained on a GPU exports and serves on a CPU.
     """
-    run_config = read_run_config(model_dir)
-    model, task, config = build_model_from_run_config(run_config, use_cudnn=use_cudnn)
+    experiment = read_experiment(model_dir)
+    model = build_model(experiment.model, use_cudnn=use_cudnn)
     weights = best_weights_path(model_dir)
     if not os.path.isfile(weights):
         raise RunDirError(
             f"{weights}: not found (no epoch finished yet, or no epoch had a defined "
             "validation metric to select it: see metrics.jsonl)"
         )
-    model.load_weights(weights)
-    return model, task, config
+    try:
+        model.load_weights(weights)
+    except ValueError as e:
+        raise RunDirError(
+            f"{weights}: does not fit the model params.yaml describes ({e}); re-export it with "
+            "the ave_tf version that trained it"
+        ) from None
+    return model, experiment
+
+
+def load_trained_model(model_dir: str, use_cudnn=False):
+    """(keras.Model, task name, model config) with the validation-selected weights."""
+    model, experiment = load_trained_experiment(model_dir, use_cudnn=use_cudnn)
+    return model, experiment.task.name, experiment.model

@@ -1,44 +1,93 @@
 """The layout of a `--model_dir`, and the guard against resuming a different configuration.
 
 model_dir/
-  config.json          {"task", "model", "train", "data"}: enough to rebuild and reproduce
+  params.yaml          the resolved ExperimentConfig: rebuilds the model, reproduces the run
   checkpoints/         tf.train.CheckpointManager (model, optimizer, epoch, best metric)
   best.weights.h5      weights of the validation-selected epoch (what export and eval use)
   best.json            which epoch was selected, on which metric
   metrics.jsonl        one line of train/val metrics per epoch (undefined ones are null)
   train/, val/         TensorBoard event files
+
+Model dirs written before params.yaml existed hold `config.json` ({"task", "model", "train",
+"data"}); they still evaluate and export (their model is rebuilt from it), but do not resume.
 """
 
 import json
 import math
 import os
+import shutil
 
-from ave_tf.training.train_config import RESUMABLE_FIELDS
-from ave_tf.utils.atomic_files import write_json_atomic
+from ave_tf.training.experiment_config import ExperimentConfig, comparable
+from ave_tf.utils import hyperparams, plugins
+from ave_tf.utils.atomic_files import write_json_atomic, write_text_atomic
 
-CONFIG_FILE = "config.json"
+PARAMS_FILE = "params.yaml"
+LEGACY_CONFIG_FILE = "config.json"
 CHECKPOINT_DIR = "checkpoints"
 BEST_WEIGHTS = "best.weights.h5"
 BEST_INFO = "best.json"
 METRICS_FILE = "metrics.jsonl"
+# What a run writes into its model_dir (what --overwrite removes; nothing else is touched).
+RUN_FILES = (PARAMS_FILE, LEGACY_CONFIG_FILE, CHECKPOINT_DIR, BEST_WEIGHTS, BEST_INFO,
+             METRICS_FILE, "train", "val")  # fmt: skip
+# Models of the paper's two families, as config.json named them before the model registry.
+_LEGACY_MODELS = {
+    "supervised": "localization",
+    "weak": "localization",
+    "cross_modal": "cross_modal",
+}
 
 
 class RunDirError(ValueError):
     """A model_dir that cannot be used as asked (names the directory and the reason)."""
 
 
-def config_path(model_dir: str) -> str:
-    return os.path.join(model_dir, CONFIG_FILE)
+def params_path(model_dir: str) -> str:
+    return os.path.join(model_dir, PARAMS_FILE)
 
 
 def best_weights_path(model_dir: str) -> str:
     return os.path.join(model_dir, BEST_WEIGHTS)
 
 
-def read_run_config(model_dir: str) -> dict:
-    path = config_path(model_dir)
-    if not os.path.isfile(path):
-        raise RunDirError(f"{path}: not found (is --model_dir a trained model directory?)")
+def read_experiment(model_dir: str) -> ExperimentConfig:
+    """The experiment a model_dir was trained with (params.yaml, or a legacy config.json)."""
+    path = params_path(model_dir)
+    if os.path.isfile(path):
+        try:
+            values = hyperparams.load_yaml_file(path)
+            # The modules that register the run's model/task come first (e.g. a user model).
+            plugins.import_modules(values.get("imports") or [], f"{path}: imports")
+            return ExperimentConfig.from_dict(values)
+        except plugins.PluginError as e:
+            raise RunDirError(str(e)) from None
+        except ValueError as e:
+            raise RunDirError(
+                f"{path}: {e} (written by another ave_tf version? retrain, or rebuild the model "
+                "with that version and re-export it)"
+            ) from None
+    legacy = os.path.join(model_dir, LEGACY_CONFIG_FILE)
+    if os.path.isfile(legacy):
+        return experiment_from_legacy_config(_read_json(legacy), legacy)
+    raise RunDirError(f"{path}: not found (is --model_dir a trained model directory?)")
+
+
+def experiment_from_legacy_config(run_config: dict, source: str = LEGACY_CONFIG_FILE):
+    """The ExperimentConfig of a pre-registry config.json ({"task", "model", "train", ...})."""
+    task = run_config.get("task")
+    if task not in _LEGACY_MODELS:
+        raise RunDirError(f"{source}: unknown task {task!r}")
+    model = {"name": _LEGACY_MODELS[task], **(run_config.get("model") or {})}
+    try:
+        return ExperimentConfig.from_dict({"task": {"name": task}, "model": model})
+    except ValueError as e:
+        raise RunDirError(
+            f"{source}: {e} (an older model_dir this version cannot rebuild: re-export it with "
+            "the ave_tf version that trained it)"
+        ) from None
+
+
+def _read_json(path: str) -> dict:
     try:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
@@ -57,32 +106,50 @@ def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
     return diffs
 
 
-def comparable(run_config: dict) -> dict:
-    """The part of a run config that must match to resume (not epochs, logging, data paths)."""
-    train = {k: v for k, v in run_config.get("train", {}).items() if k not in RESUMABLE_FIELDS}
-    return {"task": run_config.get("task"), "model": run_config.get("model"), "train": train}
+def prepare_run_dir(model_dir: str, experiment: ExperimentConfig, overwrite: bool = False) -> bool:
+    """Creates model_dir and writes params.yaml, or checks that it holds the same experiment.
 
-
-def prepare_run_dir(model_dir: str, run_config: dict) -> bool:
-    """Creates model_dir or checks that it holds the same configuration.
-
-    Returns True when a previous run's config.json exists (and matches), i.e. training resumes.
-    Raises RunDirError listing the differences when model_dir holds another configuration.
+    Returns True when a previous run with the same configuration exists, i.e. training resumes
+    (params.yaml is rewritten: e.g. a raised trainer.epochs). Raises RunDirError listing the
+    differences when model_dir holds another configuration, unless `overwrite` (then the previous
+    run's files are removed first).
     """
+    if overwrite:
+        remove_run_files(model_dir)
     os.makedirs(model_dir, exist_ok=True)
-    path = config_path(model_dir)
+    path = params_path(model_dir)
+    new = experiment.to_dict()
     if os.path.exists(path):
-        old = read_run_config(model_dir)
-        diffs = _differences(comparable(old), comparable(run_config))
+        try:
+            old = hyperparams.load_yaml_file(path)
+        except ValueError as e:
+            raise RunDirError(f"{e}; use a new --model_dir or --overwrite") from None
+        diffs = _differences(comparable(old), comparable(new))
         if diffs:
             raise RunDirError(
                 f"{model_dir} holds a different configuration, refusing to resume "
-                f"({'; '.join(diffs[:6])}); use a new --model_dir"
+                f"({'; '.join(diffs[:6])}); use a new --model_dir or --overwrite"
             )
-        write_json_atomic(path, run_config)  # records e.g. a raised --epochs
+        write_text_atomic(path, hyperparams.dump_yaml(new))
         return True
-    write_json_atomic(path, run_config)
+    if os.path.exists(os.path.join(model_dir, LEGACY_CONFIG_FILE)):
+        raise RunDirError(
+            f"{model_dir} holds a run of an older ave_tf ({LEGACY_CONFIG_FILE}, no {PARAMS_FILE}): "
+            "it still evaluates and exports, but cannot resume; use a new --model_dir or "
+            "--overwrite"
+        )
+    write_text_atomic(path, hyperparams.dump_yaml(new))
     return False
+
+
+def remove_run_files(model_dir: str) -> None:
+    """Deletes what a previous run wrote into model_dir (RUN_FILES only)."""
+    for name in RUN_FILES:
+        path = os.path.join(model_dir, name)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        elif os.path.exists(path):
+            os.remove(path)
 
 
 def _null_if_not_finite(value):

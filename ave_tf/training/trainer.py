@@ -20,7 +20,8 @@ import tensorflow as tf
 from ave_tf.data import pipeline
 from ave_tf.data.dataset_info import DatasetError, load_dataset_info
 from ave_tf.training import run_dir, tensorboard_logging
-from ave_tf.training.train_config import TrainConfig
+from ave_tf.training.experiment_config import ExperimentConfig
+from ave_tf.training.task_registry import make_task
 from ave_tf.utils.metric_values import format_metric, is_defined, ratio
 
 
@@ -61,31 +62,53 @@ class TrainResult:
     seconds: float
 
 
-def train(task, train_config: TrainConfig, data_dir: str, model_dir: str, run_config: dict):
-    """Trains `task` (a LocalizationTask or CrossModalTask) into `model_dir`; returns TrainResult.
+def train(
+    experiment: ExperimentConfig, model_dir: str, task=None, overwrite: bool = False
+) -> TrainResult:
+    """Trains an experiment into `model_dir` (params.yaml written first); returns TrainResult.
+
+    Args:
+      experiment: the resolved config; `experiment.data.data_dir` is read.
+      model_dir: where params.yaml, checkpoints, the selected weights and logs go; a run of
+        the same configuration there resumes.
+      task: the task object (default: the registered task `experiment.task.name`).
+      overwrite: replace a previous run of another configuration in model_dir.
 
     Raises DatasetError / RunDirError / TrainingError with one-line messages.
     """
-    train_config.validate()
+    experiment.validate()
+    task = task or make_task(experiment)
+    data_dir = experiment.data.data_dir
+    if not data_dir:
+        raise DatasetError("data.data_dir is empty (pass --data_dir)")
     info = load_dataset_info(data_dir)
-    val_split = task.validation_split(info.splits, train_config.val_split)
+    val_split = task.validation_split(info.splits, experiment.task.val_split)
     for split in task.train_splits(info.splits) + [val_split]:
         if split not in info.splits:
             raise DatasetError(f"{data_dir}: has no {split!r} split (has {sorted(info.splits)})")
-    resumed = run_dir.prepare_run_dir(model_dir, run_config)
-    if train_config.deterministic:
+    resumed = run_dir.prepare_run_dir(model_dir, experiment, overwrite=overwrite)
+    if experiment.trainer.deterministic:
         tf.config.experimental.enable_op_determinism()
-    keras.utils.set_random_seed(train_config.seed)
+    keras.utils.set_random_seed(experiment.trainer.seed)
 
-    with dtype_policy(train_config.mixed_precision):
-        return _train(task, train_config, data_dir, model_dir, info, resumed, val_split)
+    with dtype_policy(experiment.trainer.mixed_precision):
+        return _train(task, experiment, model_dir, info, resumed, val_split)
 
 
-def _train(task, cfg: TrainConfig, data_dir, model_dir, info, resumed, val_split) -> TrainResult:
+def _make_optimizer(experiment: ExperimentConfig):
+    optimizer = experiment.trainer.optimizer
+    if optimizer.name != "adam":
+        raise ValueError(f"trainer.optimizer.name={optimizer.name!r}: not supported")
+    return keras.optimizers.Adam(learning_rate=optimizer.learning_rate)
+
+
+def _train(task, experiment, model_dir, info, resumed, val_split) -> TrainResult:
+    cfg, data = experiment.trainer, experiment.data
+    data_dir = data.data_dir
     strategy = make_strategy(cfg.strategy)
     with strategy.scope():
         model = task.build_model()
-        optimizer = keras.optimizers.Adam(learning_rate=cfg.learning_rate)
+        optimizer = _make_optimizer(experiment)
         if cfg.mixed_precision == "mixed_float16":
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         optimizer.build(model.trainable_variables)
@@ -124,11 +147,11 @@ def _train(task, cfg: TrainConfig, data_dir, model_dir, info, resumed, val_split
         steps = min(steps, cfg.max_steps_per_epoch)
     # Record counts and the shuffle buffer are planned once; every epoch reuses them.
     plan = pipeline.shuffle_plan(
-        train_files, _train_input_config(cfg, 0), info.compression, recorded
+        train_files, _train_input_config(experiment, 0), info.compression, recorded
     )
     print(f"Training input: {plan.describe()}", flush=True)
     val_config = pipeline.InputConfig(
-        batch_size=cfg.batch_size, deterministic=True, skip_corrupt=cfg.skip_corrupt
+        batch_size=cfg.batch_size, deterministic=True, skip_corrupt=data.skip_corrupt
     )
     val_dataset = pipeline.batched_features(
         pipeline.records_dataset(
@@ -138,20 +161,20 @@ def _train(task, cfg: TrainConfig, data_dir, model_dir, info, resumed, val_split
     )
     # A cache belongs to one dataset object: build the cached records once, reshuffle on top.
     cached_records = None
-    if cfg.cache:
+    if data.cache:
         cached_records = pipeline.records_dataset(
-            train_files, _train_input_config(cfg, 0), info.compression, plan.shard_records
+            train_files, _train_input_config(experiment, 0), info.compression, plan.shard_records
         )
 
     def epoch_batches(epoch):
-        input_config = _train_input_config(cfg, epoch)
+        input_config = _train_input_config(experiment, epoch)
         records = cached_records
         if records is None:
             records = pipeline.records_dataset(
                 train_files, input_config, info.compression, plan.shard_records
             )
         # A memory cache already holds the split: a buffer of all of it shares those tensors.
-        buffer = plan.records if cfg.cache == "memory" else plan.buffer_records
+        buffer = plan.records if data.cache == "memory" else plan.buffer_records
         dataset = pipeline.batched_features(records, input_config, buffer)
         dataset = dataset.map(task.select, num_parallel_calls=tf.data.AUTOTUNE).take(steps)
         return _EpochInput(strategy.experimental_distribute_dataset(dataset))
@@ -163,7 +186,7 @@ def _train(task, cfg: TrainConfig, data_dir, model_dir, info, resumed, val_split
     first_epoch = int(epoch_var.numpy())
     next_input = epoch_batches(first_epoch) if first_epoch < cfg.epochs else None
     for epoch in range(first_epoch, cfg.epochs):
-        learning_rate = cfg.learning_rate_at(epoch)
+        learning_rate = experiment.learning_rate_at(epoch)
         optimizer.learning_rate.assign(learning_rate)
         batches, next_input = next_input, None
 
@@ -244,17 +267,18 @@ def _train(task, cfg: TrainConfig, data_dir, model_dir, info, resumed, val_split
     )
 
 
-def _train_input_config(cfg: TrainConfig, epoch: int) -> pipeline.InputConfig:
+def _train_input_config(experiment: ExperimentConfig, epoch: int) -> pipeline.InputConfig:
+    data, trainer = experiment.data, experiment.trainer
     return pipeline.InputConfig(
-        batch_size=cfg.batch_size,
+        batch_size=trainer.batch_size,
         shuffle=True,
-        shuffle_buffer=cfg.shuffle_buffer,
-        shuffle_buffer_mb=cfg.shuffle_buffer_mb,
-        range_records=cfg.range_records,
-        seed=_epoch_seed(cfg.seed, epoch),
-        cache=cfg.cache,
-        deterministic=cfg.deterministic,
-        skip_corrupt=cfg.skip_corrupt,
+        shuffle_buffer=data.shuffle_buffer,
+        shuffle_buffer_mb=data.shuffle_buffer_mb,
+        range_records=data.range_records,
+        seed=_epoch_seed(trainer.seed, epoch),
+        cache=data.cache,
+        deterministic=trainer.deterministic,
+        skip_corrupt=data.skip_corrupt,
     )
 
 

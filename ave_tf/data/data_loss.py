@@ -1,19 +1,7 @@
-"""Chooses the training task object for a configuration."""
+"""One-line reports of damaged shards for the binaries (after a DataLossError, --skip_corrupt)."""
 
 from ave_tf.data import pipeline
 from ave_tf.data.dataset_info import load_dataset_info
-
-
-def make_task(train_config, model_config, data_dir: str | None = None):
-    """The task object the trainer drives (see trainer.train for the interface)."""
-    if train_config.task in ("supervised", "weak"):
-        from ave_tf.training.localization_task import LocalizationTask
-
-        return LocalizationTask(train_config.task, model_config, use_noisy=train_config.use_noisy)
-    from ave_tf.training.cross_modal_task import CrossModalTask
-
-    # DCCA fits its linear CCA on the training split, which it reads from data_dir.
-    return CrossModalTask(model_config, seed=train_config.seed, data_dir=data_dir)
 
 
 def describe_data_loss(data_dir: str, error: Exception) -> str:
