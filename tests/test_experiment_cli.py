@@ -126,13 +126,7 @@ def test_another_configuration_is_refused_unless_overwrite(trained, data_dir, tm
     "flags, message",
     [
         (["--experiment=table1/av-att"], "unknown experiment 'table1/av-att' (known: table1/a, "),
-        (["--params_override=trainer.epoch=2"], "trainer.epoch: unknown field 'epoch'"),
         (["--params_override=trainer.epochs=two"], "trainer.epochs: expected an int, got 'two'"),
-        (["--params_override=model.name=resnet"], "model.name: unknown model 'resnet'"),
-        (["--fusion=bogus"], "--fusion='bogus': unknown fusion"),
-        (["--task=strong"], "unknown task 'strong'"),
-        (["--cross_modal_method=dcca"], "--cross_modal_method: the model 'localization' has no"),
-        (["--epochs=0"], "trainer.epochs=0: must be >= 1"),
         (["--fusion=dmrfe", "--fusion_stage=early"], "fusion_stage='early' is not available"),
     ],
 )
@@ -141,6 +135,25 @@ def test_bad_configs_are_one_line_errors(flags, message, data_dir, tmp_path):
     result = _run("ave_train", f"--data_dir={data_dir}", f"--model_dir={model_dir}", *flags)
     assert message in _error_line(result)
     assert not model_dir.exists()
+
+
+@pytest.mark.parametrize(
+    "shortcuts, overrides, message",
+    [
+        ({}, ["trainer.epoch=2"], "trainer.epoch: unknown field 'epoch'"),
+        ({}, ["model.name=resnet"], "model.name: unknown model 'resnet'"),
+        ({"fusion": "bogus"}, [], "--fusion='bogus': unknown fusion"),
+        ({"task": "strong"}, [], "unknown task 'strong'"),
+        ({"cross_modal_method": "dcca"}, [], "--cross_modal_method: the model 'localization'"),
+        ({"epochs": 0}, [], "trainer.epochs=0: must be >= 1"),
+    ],
+)
+def test_bad_shortcuts_and_overrides_name_the_flag_or_field(shortcuts, overrides, message):
+    from ave_tf.experiments.cli import resolve_experiment
+
+    with pytest.raises(LookupError if "unknown task" in message else ValueError) as raised:
+        resolve_experiment(None, shortcuts=shortcuts, overrides=overrides)
+    assert message in str(raised.value.args[0])
 
 
 def test_config_file_errors_name_the_file(data_dir, tmp_path):

@@ -134,7 +134,11 @@ _BY_FLAG = {s.flag: s for s in SHORTCUTS}
 def define_experiment_flags(shortcuts=(), flag_values=FLAGS) -> None:
     """Defines --experiment, --config_file, --params_override and the named shortcut flags."""
     flags.DEFINE_string(
-        "experiment", None, "A registered experiment (see --helpfull).", flag_values=flag_values
+        "experiment",
+        None,
+        f"A registered experiment (docs/cli.md lists them). Default: {DEFAULT_EXPERIMENT}, or "
+        f"{DEFAULT_CROSS_MODAL_EXPERIMENT} with --task=cross_modal.",
+        flag_values=flag_values,
     )
     flags.DEFINE_multi_string(
         "config_file",

@@ -19,14 +19,10 @@ class GatedMultimodalBilinearFusion(ProjectingFusion):
     Args:
         units: int. Size of the fused vector.
         rank: int or None. Rank of the bilinear factorization; None uses `units`.
-        **kwargs: other keyword arguments passed to `keras.layers.Layer`.
+        **kwargs: passed to `keras.layers.Layer`.
 
-    Call arguments:
-        audio: float tensor `[..., audio_dim]`, the gating modality.
-        visual: float tensor `[..., visual_dim]` with the same leading shape.
-
-    Returns:
-        `[..., units]`.
+    Call arguments / returns: `audio` `[..., audio_dim]` and `visual` `[..., visual_dim]`
+    (same leading shape) -> `[..., units]`, their low-rank bilinear product gated by the audio.
 
     Example:
     ```python

@@ -15,14 +15,10 @@ class GatedMultimodalUnit(ProjectingFusion):
 
     Args:
         units: int. Size of the fused vector.
-        **kwargs: other keyword arguments passed to `keras.layers.Layer`.
+        **kwargs: passed to `keras.layers.Layer`.
 
-    Call arguments:
-        audio: float tensor `[..., audio_dim]`.
-        visual: float tensor `[..., visual_dim]` with the same leading shape.
-
-    Returns:
-        `[..., units]`.
+    Call arguments / returns: `audio` `[..., audio_dim]` and `visual` `[..., visual_dim]`
+    (same leading shape) -> `[..., units]`, the gate-weighted mix of the two projections.
 
     Example:
     ```python

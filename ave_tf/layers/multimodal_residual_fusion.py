@@ -23,14 +23,10 @@ class MultimodalResidualFusion(ProjectingFusion):
         units: int or None. Width of the residual stream; None requires equal input widths.
         blocks: int. Number of stacked residual blocks.
         residual_modality: "audio" or "visual", the modality updated by the blocks.
-        **kwargs: other keyword arguments passed to `keras.layers.Layer`.
+        **kwargs: passed to `keras.layers.Layer`.
 
-    Call arguments:
-        audio: float tensor `[..., audio_dim]`.
-        visual: float tensor `[..., visual_dim]` with the same leading shape.
-
-    Returns:
-        `[..., units]`.
+    Call arguments / returns: `audio` `[..., audio_dim]` and `visual` `[..., visual_dim]`
+    (same leading shape) -> `[..., units]`, the residual stream after `blocks` updates.
 
     Example:
     ```python
