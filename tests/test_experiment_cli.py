@@ -2,12 +2,11 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 import yaml
 
+from tests.binaries import run_binary
 from tests.tiny_dataset import write_tiny_dataset
 
 SMALL = "trainer.epochs=2,trainer.batch_size=8,model.hidden_size=16,data.shuffle_buffer=16"
@@ -18,13 +17,7 @@ def data_dir(tmp_path_factory):
     return write_tiny_dataset(str(tmp_path_factory.mktemp("tiny")))
 
 
-def _run(module, *args):
-    return subprocess.run(
-        [sys.executable, "-m", f"ave_tf.bin.{module}", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+_run = run_binary
 
 
 def _error_line(result) -> str:

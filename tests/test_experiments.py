@@ -12,6 +12,7 @@ from ave_tf.experiments.registry import experiment_spec
 from ave_tf.experiments.run_paper_tables import TABLES
 from ave_tf.models.fusion import FUSIONS
 from ave_tf.utils import hyperparams
+from tests.binaries import run_binary
 from tests.tiny_dataset import write_tiny_dataset
 
 
@@ -93,13 +94,7 @@ def test_runner_rejects_unknown_tables_and_bad_overrides(tmp_path):
     assert "trainer.epoch: unknown field" in bad.stderr.strip().splitlines()[-1]
 
 
-def _binary(name, *flags):
-    return subprocess.run(
-        [sys.executable, "-m", f"ave_tf.bin.{name}", *flags],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+_binary = run_binary
 
 
 @pytest.fixture(scope="module")

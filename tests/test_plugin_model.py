@@ -14,6 +14,7 @@ import textwrap
 import numpy as np
 import pytest
 
+from tests.binaries import run_binary
 from tests.tiny_dataset import write_tiny_dataset
 
 TOY_MODULE = '''
@@ -74,13 +75,7 @@ def plugin(tmp_path_factory):
 
 
 def _run(plugin, module, *args):
-    return subprocess.run(
-        [sys.executable, "-m", f"ave_tf.bin.{module}", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=plugin["env"],
-    )
+    return run_binary(module, *args, env=plugin["env"])
 
 
 def test_a_model_defined_in_one_module_trains_evaluates_and_exports(plugin, tmp_path):

@@ -57,37 +57,29 @@ def build_fusion_layer(config, units: int | None, name: str) -> keras.layers.Lay
     return spec.build(config, units, name)
 
 
+def _projecting(layer_class):
+    return lambda config, units, name: layer_class(units, name=name)
+
+
+def _bilinear(layer_class):
+    return lambda config, units, name: layer_class(units, rank=config.bilinear_rank, name=name)
+
+
+def _residual(layer_class):
+    return lambda config, units, name: layer_class(units, blocks=config.dmrn_blocks, name=name)
+
+
 # Table 2, in the paper's order of rows: concatenation is Table 1's fusion.
 for _name, _build in (
     ("concat", lambda config, units, name: layers.ConcatFusion(name=name)),
-    ("additive", lambda config, units, name: layers.AdditiveFusion(units, name=name)),
-    ("max", lambda config, units, name: layers.MaxPoolingFusion(units, name=name)),
-    ("gated", lambda config, units, name: layers.GatedFusion(units, name=name)),
-    (
-        "bilinear",
-        lambda config, units, name: layers.MultimodalBilinearFusion(
-            units, rank=config.bilinear_rank, name=name
-        ),
-    ),
-    (
-        "gated_bilinear",
-        lambda config, units, name: layers.GatedMultimodalBilinearFusion(
-            units, rank=config.bilinear_rank, name=name
-        ),
-    ),
-    ("gmu", lambda config, units, name: layers.GatedMultimodalUnit(units, name=name)),
-    (
-        "mrn",
-        lambda config, units, name: layers.MultimodalResidualFusion(
-            units, blocks=config.dmrn_blocks, name=name
-        ),
-    ),
-    (
-        "dmrn",
-        lambda config, units, name: layers.DualMultimodalResidualFusion(
-            units, blocks=config.dmrn_blocks, name=name
-        ),
-    ),
+    ("additive", _projecting(layers.AdditiveFusion)),
+    ("max", _projecting(layers.MaxPoolingFusion)),
+    ("gated", _projecting(layers.GatedFusion)),
+    ("bilinear", _bilinear(layers.MultimodalBilinearFusion)),
+    ("gated_bilinear", _bilinear(layers.GatedMultimodalBilinearFusion)),
+    ("gmu", _projecting(layers.GatedMultimodalUnit)),
+    ("mrn", _residual(layers.MultimodalResidualFusion)),
+    ("dmrn", _residual(layers.DualMultimodalResidualFusion)),
 ):
     register_fusion(_name, _build, in_paper_table2=True)
 # Table 2 has DMRFE results for late fusion only; the localization model builds it (it outputs
