@@ -2,24 +2,26 @@
 
 import keras
 import numpy as np
+import pytest
 
 from ave_tf.layers import AudioGuidedVisualAttention
 from ave_tf.layers._guided_spatial_attention import _tall_narrow_matmul
 from tests.layer_checks import run_layer_checks, value_and_gradients
 
 
-def test_layer_checks(tmp_path):
+@pytest.mark.parametrize("guide_axis", ["hidden", "cells"])
+def test_layer_checks(tmp_path, guide_axis):
     run_layer_checks(
         tmp_path,
         AudioGuidedVisualAttention,
-        {"projection_dim": 16, "hidden_dim": 9},
+        {"projection_dim": 16, "hidden_dim": 9, "guide_axis": guide_axis},
         input_shapes=[(None, 12), (None, 3, 3, 8)],
         expected_output_shapes=lambda b, t: ((b, t, 8), (b, t, 9)),
     )
 
 
-def _numpy_reference(layer, audio, visual):
-    """Eqs. 2-4 written out in numpy with the layer's weights."""
+def _numpy_reference(layer, audio, visual, guide_axis="hidden"):
+    """Eqs. 2-4 written out in numpy with the layer's weights (or the authors' broadcast)."""
     u_v_kernel, u_v_bias = (np.asarray(w) for w in layer.cell_projection.weights)
     u_a_kernel, u_a_bias = (np.asarray(w) for w in layer.guide_projection.weights)
     w_v = np.asarray(layer.cell_hidden.kernel)
@@ -29,7 +31,8 @@ def _numpy_reference(layer, audio, visual):
     cells = visual.reshape(batch, time, height * width, channels)
     u_v = np.maximum(cells @ u_v_kernel + u_v_bias, 0.0)
     u_a = np.maximum(audio @ u_a_kernel + u_a_bias, 0.0)
-    x = (np.tanh(u_v @ w_v + (u_a @ w_a)[:, :, None, :]) @ w_f)[..., 0]
+    guide = (u_a @ w_a)[:, :, None, :] if guide_axis == "hidden" else (u_a @ w_a)[..., None]
+    x = (np.tanh(u_v @ w_v + guide) @ w_f)[..., 0]
     weights = np.exp(x - x.max(-1, keepdims=True))
     weights /= weights.sum(-1, keepdims=True)
     return np.einsum("btk,btkc->btc", weights, cells), weights
@@ -47,6 +50,22 @@ def test_matches_numpy_reference_and_sums_to_one():
     np.testing.assert_allclose(attended, want_attended, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(weights.sum(-1), 1.0, rtol=1e-6)
     assert weights.dtype == np.float32
+
+
+def test_cells_guide_axis_adds_the_audio_term_per_cell_as_the_authors_code():
+    keras.utils.set_random_seed(2)
+    rng = np.random.default_rng(2)
+    audio = rng.normal(size=(2, 3, 6)).astype("float32")
+    visual = rng.normal(size=(2, 3, 2, 3, 5)).astype("float32")
+    layer = AudioGuidedVisualAttention(projection_dim=7, hidden_dim=6, guide_axis="cells")
+    attended, weights = (np.asarray(x) for x in layer(audio, visual))
+    want_attended, want_weights = _numpy_reference(layer, audio, visual, "cells")
+    np.testing.assert_allclose(weights, want_weights, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(attended, want_attended, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="hidden_dim == the 6 cells"):
+        AudioGuidedVisualAttention(projection_dim=7, hidden_dim=4, guide_axis="cells")(
+            audio, visual
+        )
 
 
 def test_audio_changes_the_map_and_full_size_runs():

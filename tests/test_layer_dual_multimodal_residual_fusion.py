@@ -10,7 +10,11 @@ from tests.layer_checks import numpy_dense, run_layer_checks
 
 @pytest.mark.parametrize(
     "init_kwargs, audio_width",
-    [({"units": None, "blocks": 1}, 6), ({"units": 6, "blocks": 2}, 4)],
+    [
+        ({"units": None, "blocks": 1}, 6),
+        ({"units": 6, "blocks": 2}, 4),
+        ({"units": None, "blocks": 1, "update_layers": 2}, 6),
+    ],
 )
 def test_layer_checks(tmp_path, init_kwargs, audio_width):
     run_layer_checks(
@@ -38,6 +42,26 @@ def test_matches_equations_5_and_6_by_hand():
         a, v = np.tanh(a + f), np.tanh(v + f)  # eq. 5, eq. 6
     np.testing.assert_allclose(got, (a + v) / 2, rtol=1e-5, atol=1e-5)
     assert layer.audio_input is None and layer.visual_input is None
+
+
+def test_two_layer_update_is_the_mean_of_two_tanh_mlps():
+    """update_layers=2: f = (U_a(a) + U_v(v)) / 2 with U = Dense -> tanh -> Dense (authors)."""
+    keras.utils.set_random_seed(15)
+    rng = np.random.default_rng(15)
+    audio, visual = rng.normal(size=(2, 3, 6)), rng.normal(size=(2, 3, 6))
+    layer = DualMultimodalResidualFusion(update_layers=2)
+    got = np.asarray(layer(audio.astype("float32"), visual.astype("float32")))
+    block = layer.residual_blocks[0]
+
+    def mlp(modality, x):
+        hidden = np.tanh(numpy_dense(block[f"{modality}_hidden"], x))
+        return numpy_dense(block[f"{modality}_output"], hidden)
+
+    f = 0.5 * (mlp("audio", audio) + mlp("visual", visual))
+    want = 0.5 * (np.tanh(audio + f) + np.tanh(visual + f))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="update_layers must be 1 or 2"):
+        DualMultimodalResidualFusion(update_layers=3)
 
 
 def test_projects_inputs_of_other_widths():

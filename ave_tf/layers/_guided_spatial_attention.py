@@ -23,6 +23,10 @@ def _tall_narrow_matmul(x, kernel):
     return ops.matmul(x, kernel), grad
 
 
+# Which axis of the [cells, hidden] scores the guide's projection is added along.
+GUIDE_AXES = ("hidden", "cells")
+
+
 class GuidedSpatialAttentionBase(keras.layers.Layer):
     """Base of the guided spatial attention layers (not registered, not used directly).
 
@@ -34,13 +38,20 @@ class GuidedSpatialAttentionBase(keras.layers.Layer):
     `batch * time * cells` rows; the softmax is computed in float32 so that mixed precision
     policies give the same attention maps up to rounding.
 
+    `guide_axis="cells"` adds the guide's k values along the cell axis instead (entry i to every
+    hidden unit of cell i): what the authors' code computes (`affine_g(a).unsqueeze(2)`), which
+    only type-checks because k equals the number of cells; "hidden" is eq. 4.
+
     Subclasses name the two inputs (`call(audio, visual)`) and pick which one is the grid.
     """
 
-    def __init__(self, projection_dim=512, hidden_dim=49, **kwargs):
+    def __init__(self, projection_dim=512, hidden_dim=49, guide_axis="hidden", **kwargs):
         super().__init__(**kwargs)
+        if guide_axis not in GUIDE_AXES:
+            raise ValueError(f"{self.name}: guide_axis must be one of {GUIDE_AXES}")
         self.projection_dim = projection_dim
         self.hidden_dim = hidden_dim
+        self.guide_axis = guide_axis
 
     def _build_attention(self, guide_shape, grid_shape):
         if len(grid_shape) < 4:
@@ -49,6 +60,11 @@ class GuidedSpatialAttentionBase(keras.layers.Layer):
                 f"got {grid_shape}"
             )
         self._num_cells = int(grid_shape[-3]) * int(grid_shape[-2])
+        if self.guide_axis == "cells" and self.hidden_dim != self._num_cells:
+            raise ValueError(
+                f"{self.name}: guide_axis='cells' needs hidden_dim == the {self._num_cells} "
+                f"cells, got {self.hidden_dim}"
+            )
         self._channels = int(grid_shape[-1])
         cells_shape = tuple(grid_shape[:-3]) + (self._num_cells, self._channels)
         guide_shape = tuple(guide_shape)
@@ -85,7 +101,10 @@ class GuidedSpatialAttentionBase(keras.layers.Layer):
         )
         cell_hidden = ops.reshape(cell_hidden, leading + (self._num_cells, self.hidden_dim))
         guide_hidden = self.guide_hidden(self.guide_projection(guide))  # [..., k]
-        hidden = ops.tanh(cell_hidden + ops.expand_dims(guide_hidden, -2))
+        # "hidden": the guide's k values are added to every cell (eq. 4); "cells": value i is
+        # added to every hidden unit of cell i (the authors' code).
+        axis = -2 if self.guide_axis == "hidden" else -1
+        hidden = ops.tanh(cell_hidden + ops.expand_dims(guide_hidden, axis))
         scores = ops.squeeze(self.score(hidden), -1)  # [..., cells]
         weights = ops.softmax(ops.cast(scores, "float32"), axis=-1)
         attended = ops.einsum("...c,...cd->...d", ops.cast(weights, cells.dtype), cells)
@@ -93,5 +112,11 @@ class GuidedSpatialAttentionBase(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"projection_dim": self.projection_dim, "hidden_dim": self.hidden_dim})
+        config.update(
+            {
+                "projection_dim": self.projection_dim,
+                "hidden_dim": self.hidden_dim,
+                "guide_axis": self.guide_axis,
+            }
+        )
         return config

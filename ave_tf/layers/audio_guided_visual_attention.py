@@ -21,6 +21,8 @@ class AudioGuidedVisualAttention(GuidedSpatialAttentionBase):
     Args:
         projection_dim: int. Output size d of the audio and visual projections `U_a`, `U_v`.
         hidden_dim: int. Size k of the hidden layer `W_a`, `W_v` before the per-cell score.
+        guide_axis: "hidden" (eq. 4: `W_a U_a(a_t)` is added to every cell) or "cells" (the
+            authors' code: its k = 49 values are added along the cells, one per cell).
         **kwargs: other keyword arguments passed to `keras.layers.Layer` (e.g. `name`, `dtype`).
 
     Call arguments:

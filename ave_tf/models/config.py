@@ -8,6 +8,7 @@ stored in `model_dir/config.json` (via `to_dict`) so that every run can be rebui
 import dataclasses
 
 from ave_tf.data import schema
+from ave_tf.layers._guided_spatial_attention import GUIDE_AXES
 from ave_tf.models.fusion import FUSION_STAGES, fusion_names, fusion_stages
 from ave_tf.utils import hyperparams
 
@@ -61,6 +62,13 @@ class ModelConfig:
         spatial_audio_shape: (height, width, channels) of spatial audio features (VGGish pool5
             is (6, 4, 512)); the audio input then has shape [batch, T, *spatial_audio_shape]
             instead of [batch, T, 128]. None: the standard 128-d audio embedding.
+        attention_guide_axis: "hidden" (eq. 4) or "cells" (the authors' code adds the audio's k
+            = 49 projections along the 49 cells; see `AudioGuidedVisualAttention`).
+        classifier_hidden_sizes: hidden widths of a ReLU MLP head, each Dense preceded by a
+            ReLU (the authors' A+V-att head is (64,): ReLU -> 512->64 -> ReLU -> 64->29); () is
+            one Dense layer.
+        dmrn_update_layers: DMRN's residual function f: 1 = additive (eqs. 5-6), 2 = the mean
+            of two per-modality 2-layer tanh MLPs (the authors' code).
     """
 
     task: str = "supervised"
@@ -82,10 +90,14 @@ class ModelConfig:
     tcn_kernel_size: int = 5
     audio_attention: bool = False
     spatial_audio_shape: tuple[int, int, int] | None = None
+    attention_guide_axis: str = "hidden"
+    classifier_hidden_sizes: tuple[int, ...] = ()
+    dmrn_update_layers: int = 1
 
     def __post_init__(self):
         # JSON round trips turn tuples into lists.
         self.tcn_filters = tuple(self.tcn_filters)
+        self.classifier_hidden_sizes = tuple(self.classifier_hidden_sizes)
         if self.spatial_audio_shape is not None:
             self.spatial_audio_shape = tuple(self.spatial_audio_shape)
 
@@ -132,6 +144,10 @@ class ModelConfig:
         _one_of("fusion_stage", self.fusion_stage, FUSION_STAGES)
         _one_of("temporal", self.temporal, TEMPORALS)
         _one_of("mil_pooling", self.mil_pooling, MIL_POOLINGS)
+        _one_of("attention_guide_axis", self.attention_guide_axis, GUIDE_AXES)
+        _one_of("dmrn_update_layers", self.dmrn_update_layers, (1, 2))
+        for value in self.classifier_hidden_sizes:
+            _positive_int("classifier_hidden_sizes", value)
         for field in ("attention", "audio_attention"):
             if not isinstance(getattr(self, field), bool):
                 raise ValueError(

@@ -79,7 +79,12 @@ for _name, _build in (
     ("gated_bilinear", _bilinear(layers.GatedMultimodalBilinearFusion)),
     ("gmu", _projecting(layers.GatedMultimodalUnit)),
     ("mrn", _residual(layers.MultimodalResidualFusion)),
-    ("dmrn", _residual(layers.DualMultimodalResidualFusion)),
+    (
+        "dmrn",
+        lambda config, units, name: layers.DualMultimodalResidualFusion(
+            units, blocks=config.dmrn_blocks, update_layers=config.dmrn_update_layers, name=name
+        ),
+    ),
 ):
     register_fusion(_name, _build, in_paper_table2=True)
 # Table 2 has DMRFE results for late fusion only; the localization model builds it (it outputs

@@ -110,7 +110,10 @@ def _segment_features(config, audio_input, visual_input):
         )(audio_input, averaged_visual)
     if config.attention:
         visual, maps[ATTENTION] = layers.AudioGuidedVisualAttention(
-            config.attention_dim, config.attention_hidden_dim, name="visual_attention"
+            config.attention_dim,
+            config.attention_hidden_dim,
+            guide_axis=config.attention_guide_axis,
+            name="visual_attention",
         )(audio, visual_input)
     else:
         visual, maps[ATTENTION] = averaged_visual, uniform_map
@@ -148,6 +151,12 @@ def _fused_logits(config, audio, visual, mask, use_cudnn):
 
 
 def _classifier(config, features, name):
+    # A ReLU MLP head when asked: every Dense after the first sees ReLU'd features.
+    for index, width in enumerate(config.classifier_hidden_sizes):
+        features = keras.layers.ReLU(name=f"{name}_relu_{index}")(features)
+        features = keras.layers.Dense(width, name=f"{name}_hidden_{index}")(features)
+    if config.classifier_hidden_sizes:
+        features = keras.layers.ReLU(name=f"{name}_relu_out")(features)
     features = _dropout(config, features, f"{name}_dropout")
     return keras.layers.Dense(config.num_classes, name=name)(features)
 

@@ -22,6 +22,7 @@ from ave_tf.utils import hyperparams
 STRATEGIES = ("default", "mirrored", "multi_worker")
 MIXED_PRECISION = ("", "mixed_bfloat16", "mixed_float16")
 OPTIMIZERS = ("adam",)
+LOSSES = ("cross_entropy", "multilabel_soft_margin_on_softmax")
 LR_SCHEDULES = ("constant", "step", "cosine")
 
 
@@ -34,11 +35,15 @@ class TaskConfig:
         segment), "weak" (video labels, MIL pooling) or "cross_modal" (AVDLN/DCCA).
       use_noisy: weak task: also train on the `train_noisy` background-only videos if present.
       val_split: the split that selects the checkpoint (never test).
+      loss: localization tasks: "cross_entropy" (softmax cross-entropy of the logits) or
+        "multilabel_soft_margin_on_softmax" (the authors' code: PyTorch's MultiLabelSoftMarginLoss
+        applied to the softmax probabilities, kept for comparison).
     """
 
     name: str = "supervised"
     use_noisy: bool = True
     val_split: str = "val"
+    loss: str = "cross_entropy"
 
 
 @dataclasses.dataclass
@@ -66,19 +71,24 @@ class DataConfig:
 
 @dataclasses.dataclass
 class OptimizerConfig:
-    """name: "adam"; learning_rate: its (initial) learning rate (the authors use 1e-3)."""
+    """name: "adam"; learning_rate: its (initial) learning rate (the authors use 1e-3);
+    epsilon: Adam's epsilon (Keras' default 1e-7; the authors' PyTorch code uses 1e-8)."""
 
     name: str = "adam"
     learning_rate: float = 1e-3
+    epsilon: float = 1e-7
 
 
 @dataclasses.dataclass
 class ScheduleConfig:
-    """Epoch-wise learning rate: "constant", "step" (x decay_rate every decay_epochs), "cosine"."""
+    """The learning rate: "constant", "step" (x decay_rate every decay_epochs, or every
+    decay_steps optimizer steps when decay_steps > 0, as PyTorch's StepLR stepped per batch) or
+    "cosine" (over the epochs)."""
 
     name: str = "step"
     decay_epochs: int = 10
     decay_rate: float = 0.5
+    decay_steps: int = 0
 
 
 @dataclasses.dataclass
@@ -94,6 +104,8 @@ class TrainerConfig:
       mixed_precision: "", "mixed_bfloat16" or "mixed_float16".
       strategy: tf.distribute strategy: "default", "mirrored" or "multi_worker" (TF_CONFIG).
       keep_checkpoints: how many epoch checkpoints to keep.
+      validate_every: validate (and possibly select) after epochs 1, 1 + n, 1 + 2n, ... (the
+        authors validate every 5th epoch); 1 = every epoch.
       log_attention_videos: validation videos whose attention maps go to TensorBoard.
       deterministic: op determinism and ordered input (reproducible runs, a little slower).
       verbose: Keras-style progress bar and per-epoch lines.
@@ -108,6 +120,7 @@ class TrainerConfig:
     mixed_precision: str = ""
     strategy: str = "default"
     keep_checkpoints: int = 3
+    validate_every: int = 1
     log_attention_videos: int = 4
     deterministic: bool = True
     verbose: bool = True
@@ -164,6 +177,10 @@ class ExperimentConfig:
             ),
             ("trainer.strategy", trainer.strategy in STRATEGIES, _one_of(STRATEGIES)),
             ("trainer.keep_checkpoints", trainer.keep_checkpoints >= 1, "must be >= 1"),
+            ("trainer.validate_every", trainer.validate_every >= 1, "must be >= 1"),
+            ("trainer.optimizer.epsilon", trainer.optimizer.epsilon > 0, "must be > 0"),
+            ("trainer.schedule.decay_steps", trainer.schedule.decay_steps >= 0, "must be >= 0"),
+            ("task.loss", self.task.loss in LOSSES, _one_of(LOSSES)),
             ("trainer.log_attention_videos", trainer.log_attention_videos >= 0, "must be >= 0"),
             ("data.shuffle_buffer", data.shuffle_buffer >= 0, "must be >= 0 (0 = from budget)"),
             ("data.shuffle_buffer_mb", data.shuffle_buffer_mb >= 1, "must be >= 1"),
@@ -191,9 +208,12 @@ class ExperimentConfig:
     def model_name(self) -> str:
         return hyperparams.config_name(self.model)
 
-    def learning_rate_at(self, epoch: int) -> float:
-        """The learning rate of a (0-based) epoch: epoch-wise, so resuming is exact."""
+    def learning_rate_at(self, epoch: int, step: int = 0) -> float:
+        """The learning rate of a (0-based) epoch and optimizer step (0-based, counted over the
+        whole run): a function of both, so resuming is exact."""
         base, schedule = self.trainer.optimizer.learning_rate, self.trainer.schedule
+        if schedule.name == "step" and schedule.decay_steps:
+            return base * schedule.decay_rate ** (step // schedule.decay_steps)
         if schedule.name == "step":
             return base * schedule.decay_rate ** (epoch // schedule.decay_epochs)
         if schedule.name == "cosine":

@@ -10,6 +10,7 @@ from ave_tf.data import parser, schema
 from ave_tf.evaluation.localization_eval import evaluate_localization
 from ave_tf.models.config import TASKS as SUPERVISIONS
 from ave_tf.models.registry import build_model
+from ave_tf.training.experiment_config import LOSSES
 from ave_tf.training.task_registry import register_task
 
 MODEL_INPUTS = (parser.AUDIO, parser.VISUAL)
@@ -24,7 +25,8 @@ def global_mean(total: tf.Tensor, count: tf.Tensor) -> tf.Tensor:
 
 
 def segment_cross_entropy(labels, logits):
-    """Sum of per-segment cross-entropies over labelled segments, and their count."""
+    """Sum of per-row cross-entropies over labelled rows (segments, or videos for the weak
+    task's video logits), and their count."""
     valid = tf.cast(labels >= 0, tf.float32)
     ce = tf.nn.sparse_softmax_cross_entropy_with_logits(
         labels=tf.maximum(labels, 0), logits=tf.cast(logits, tf.float32)
@@ -32,12 +34,19 @@ def segment_cross_entropy(labels, logits):
     return tf.reduce_sum(ce * valid), tf.reduce_sum(valid)
 
 
-def video_cross_entropy(video_labels, video_logits):
-    valid = tf.cast(video_labels >= 0, tf.float32)
-    ce = tf.nn.sparse_softmax_cross_entropy_with_logits(
-        labels=tf.maximum(video_labels, 0), logits=tf.cast(video_logits, tf.float32)
-    )
-    return tf.reduce_sum(ce * valid), tf.reduce_sum(valid)
+def softmax_multilabel_soft_margin(labels, logits, num_classes):
+    """The authors' loss, summed over labelled rows, and their count.
+
+    PyTorch's MultiLabelSoftMarginLoss applied to softmax *probabilities* p (not logits), per
+    row the mean over classes of `y log sigmoid(p) + (1 - y) log sigmoid(-p)`, negated; its
+    minimum is 0.680 (a one-hot p), so its gradient stays small.
+    """
+    valid = tf.cast(labels >= 0, tf.float32)
+    probabilities = tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
+    one_hot = tf.one_hot(tf.maximum(labels, 0), num_classes, dtype=tf.float32)
+    per_class = tf.nn.sigmoid_cross_entropy_with_logits(labels=one_hot, logits=probabilities)
+    per_row = tf.reduce_mean(per_class, axis=-1)
+    return tf.reduce_sum(per_row * valid), tf.reduce_sum(valid)
 
 
 class LocalizationTask:
@@ -54,7 +63,7 @@ class LocalizationTask:
 
     serving_role = "localization"
 
-    def __init__(self, task: str, model_config, use_noisy: bool = True):
+    def __init__(self, task: str, model_config, use_noisy: bool = True, loss="cross_entropy"):
         if task not in SUPERVISIONS:
             raise ValueError(f"task.name={task!r}: not a localization task")
         # Models of the paper's localization family are built for one supervision.
@@ -64,9 +73,12 @@ class LocalizationTask:
                 f"task.name={task!r} but the model is built for model.task={built_for!r} "
                 "(set both, e.g. --task sets both)"
             )
+        if loss not in LOSSES:
+            raise ValueError(f"task.loss={loss!r}: not one of {LOSSES}")
         self.task = task
         self.model_config = model_config
         self.use_noisy = use_noisy
+        self.loss = loss
         if task == "supervised":
             self.selection_metric, self.selection_mode = "val_accuracy", "max"
         else:
@@ -74,7 +86,8 @@ class LocalizationTask:
 
     @classmethod
     def from_experiment(cls, experiment) -> "LocalizationTask":
-        return cls(experiment.task.name, experiment.model, use_noisy=experiment.task.use_noisy)
+        task = experiment.task
+        return cls(task.name, experiment.model, use_noisy=task.use_noisy, loss=task.loss)
 
     def build_model(self, use_cudnn="auto"):
         model = build_model(self.model_config, use_cudnn=use_cudnn)
@@ -110,7 +123,7 @@ class LocalizationTask:
     def loss_and_metrics(self, batch: dict, outputs: dict):
         """Per-replica (loss scaled to the global mean, correct count, example count)."""
         if self.task == "supervised":
-            total, count = segment_cross_entropy(batch[parser.LABELS], outputs["logits"])
+            total, count = self._loss(batch[parser.LABELS], outputs["logits"])
             predictions = tf.argmax(outputs["logits"], axis=-1, output_type=tf.int32)
             valid = batch[parser.LABELS] >= 0
             correct = tf.reduce_sum(
@@ -118,12 +131,17 @@ class LocalizationTask:
             )
         else:
             labels = batch[parser.VIDEO_LABEL]
-            total, count = video_cross_entropy(labels, outputs["video_logits"])
+            total, count = self._loss(labels, outputs["video_logits"])
             predictions = tf.argmax(outputs["video_logits"], axis=-1, output_type=tf.int32)
             correct = tf.reduce_sum(
                 tf.cast(tf.logical_and(labels >= 0, predictions == labels), tf.float32)
             )
         return global_mean(total, count), correct, count
+
+    def _loss(self, labels, logits):
+        if self.loss == "cross_entropy":
+            return segment_cross_entropy(labels, logits)
+        return softmax_multilabel_soft_margin(labels, logits, logits.shape[-1])
 
     def validate(self, model, dataset, keep_attention: int = 0):
         """Validation metrics (see evaluation.localization_eval) and an attention sample."""

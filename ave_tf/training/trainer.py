@@ -99,7 +99,7 @@ def _make_optimizer(experiment: ExperimentConfig):
     optimizer = experiment.trainer.optimizer
     if optimizer.name != "adam":
         raise ValueError(f"trainer.optimizer.name={optimizer.name!r}: not supported")
-    return keras.optimizers.Adam(learning_rate=optimizer.learning_rate)
+    return keras.optimizers.Adam(learning_rate=optimizer.learning_rate, epsilon=optimizer.epsilon)
 
 
 def _train(task, experiment, model_dir, info, resumed, val_split) -> TrainResult:
@@ -185,8 +185,9 @@ def _train(task, experiment, model_dir, info, resumed, val_split) -> TrainResult
     last_metrics: dict = {}
     first_epoch = int(epoch_var.numpy())
     next_input = epoch_batches(first_epoch) if first_epoch < cfg.epochs else None
+    per_step_schedule = cfg.schedule.name == "step" and cfg.schedule.decay_steps > 0
     for epoch in range(first_epoch, cfg.epochs):
-        learning_rate = experiment.learning_rate_at(epoch)
+        learning_rate = experiment.learning_rate_at(epoch, int(optimizer.iterations.numpy()))
         optimizer.learning_rate.assign(learning_rate)
         batches, next_input = next_input, None
 
@@ -204,6 +205,9 @@ def _train(task, experiment, model_dir, info, resumed, val_split) -> TrainResult
             if batch is None:
                 break
             steps_run += 1
+            if per_step_schedule:  # a function of the optimizer's step count: resumes exactly
+                learning_rate = experiment.learning_rate_at(epoch, int(optimizer.iterations))
+                optimizer.learning_rate.assign(learning_rate)
             loss, batch_correct, batch_count = (float(x) for x in train_step(batch))
             if not math.isfinite(loss):
                 raise TrainingError(
@@ -225,13 +229,16 @@ def _train(task, experiment, model_dir, info, resumed, val_split) -> TrainResult
             "videos_per_second": ratio(min(steps * cfg.batch_size, train_videos), epoch_seconds),
         }
 
-        val_metrics, sample = task.validate(
-            model, val_dataset, keep_attention=cfg.log_attention_videos
-        )
+        validated = epoch % cfg.validate_every == 0
+        val_metrics, sample = {}, None
+        if validated:
+            val_metrics, sample = task.validate(
+                model, val_dataset, keep_attention=cfg.log_attention_videos
+            )
         # Started after validation, not before: both pipelines at once cost ~300 MB of peak RSS.
         if epoch + 1 < cfg.epochs:  # its shuffle buffer fills during checkpointing and logging
             next_input = epoch_batches(epoch + 1)
-        selected = val_metrics[task.selection_metric.removeprefix("val_")]
+        selected = val_metrics.get(task.selection_metric.removeprefix("val_"))
         # Undefined (e.g. an unlabeled validation split): never the best epoch, training goes on.
         improved = is_defined(selected) and sign * selected > float(best_var.numpy())
         if improved:
@@ -249,7 +256,7 @@ def _train(task, experiment, model_dir, info, resumed, val_split) -> TrainResult
             "val": tensorboard_logging.scalar_metrics(val_metrics),
         }
         run_dir.append_metrics(model_dir, last_metrics)
-        if cfg.verbose:
+        if cfg.verbose and validated:
             print(
                 f"  val {task.selection_metric}={format_metric(selected)}"
                 + (" (best)" if improved else "")

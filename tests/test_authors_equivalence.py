@@ -1,0 +1,100 @@
+"""The authors_* Keras models compute what the authors' PyTorch modules compute.
+
+Fixtures (tests/fixtures/authors/, made by benchmarks/make_authors_fixtures.py from the authors'
+att_Net, TBMRF_Net and weak att_Net) hold outputs of their modules on seeded weights and inputs;
+the same weights are loaded into ours with `models.authors_weights` and must give the same
+probabilities, attention maps and loss within 1e-5 (float32).
+"""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ave_tf.experiments import get_experiment
+from ave_tf.models.authors_weights import load_authors_state_dict
+from ave_tf.models.registry import build_model
+from ave_tf.training.localization_task import softmax_multilabel_soft_margin
+from tests.authors_fixtures import seeded_inputs, seeded_weights
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "authors")
+CASES = {
+    "att_net": "authors_av_att",
+    "dmrn": "authors_dmrn",
+    "weak_att_net": "authors_weak_av_att",
+}
+
+
+def _load(fixture: str):
+    with np.load(os.path.join(FIXTURES, f"{fixture}.npz"), allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}
+
+
+def _model_and_outputs(fixture: str):
+    expected = _load(fixture)
+    seed = int(expected["seed"])
+    shapes = [tuple(int(d) for d in s.strip("[]").split(",")) for s in expected["shapes"]]
+    weights = seeded_weights([str(k) for k in expected["keys"]], shapes, seed)
+    keras.utils.set_random_seed(0)
+    model = build_model(get_experiment(CASES[fixture]).model, use_cudnn=False)
+    used = load_authors_state_dict(model, weights)
+    assert sorted(used) == sorted(weights)
+    inputs = seeded_inputs(seed)
+    outputs = model({"audio": inputs["audio"], "visual": inputs["visual"]}, training=False)
+    return expected, inputs, {k: np.asarray(v) for k, v in outputs.items()}
+
+
+def test_fixtures_are_small():
+    for name in CASES:
+        assert os.path.getsize(os.path.join(FIXTURES, f"{name}.npz")) < 100_000
+
+
+@pytest.mark.parametrize("fixture", ["att_net", "dmrn"])
+def test_supervised_models_match_the_authors_modules(fixture):
+    expected, inputs, outputs = _model_and_outputs(fixture)
+    probabilities = tf.nn.softmax(outputs["logits"], axis=-1).numpy()
+    np.testing.assert_allclose(probabilities, expected["probabilities"], atol=1e-5)
+    np.testing.assert_allclose(outputs["attention"], expected["attention"], atol=1e-5)
+    # The authors' loss (MultiLabelSoftMarginLoss on the probabilities), as authors_*_original_loss.
+    total, count = softmax_multilabel_soft_margin(
+        tf.constant(inputs["labels"]), tf.constant(outputs["logits"]), 29
+    )
+    assert float(total / count) == pytest.approx(float(expected["loss"]), abs=1e-5)
+
+
+def test_weak_model_matches_the_authors_module():
+    expected, inputs, outputs = _model_and_outputs("weak_att_net")
+    np.testing.assert_allclose(outputs["logits"], expected["segment_logits"], atol=1e-5)
+    video = tf.nn.softmax(outputs["video_logits"], axis=-1).numpy()
+    np.testing.assert_allclose(video, expected["video_probabilities"], atol=1e-5)
+    np.testing.assert_allclose(outputs["attention"], expected["attention"], atol=1e-5)
+    total, count = softmax_multilabel_soft_margin(
+        tf.constant(inputs["video_labels"]), tf.constant(outputs["video_logits"]), 29
+    )
+    assert float(total / count) == pytest.approx(float(expected["loss"]), abs=1e-5)
+
+
+def test_the_paper_broadcast_differs_from_the_authors_code():
+    """Guards the fixture: with eq. 4's broadcast the same weights give other attention maps."""
+    expected = _load("att_net")
+    seed = int(expected["seed"])
+    shapes = [tuple(int(d) for d in s.strip("[]").split(",")) for s in expected["shapes"]]
+    weights = seeded_weights([str(k) for k in expected["keys"]], shapes, seed)
+    config = get_experiment("authors_av_att").override(
+        {"model": {"attention_guide_axis": "hidden"}}
+    )
+    model = build_model(config.model, use_cudnn=False)
+    load_authors_state_dict(model, weights)
+    inputs = seeded_inputs(seed)
+    attention = model({"audio": inputs["audio"], "visual": inputs["visual"]})["attention"]
+    assert np.abs(np.asarray(attention) - expected["attention"]).max() > 1e-3
+
+
+def test_a_state_dict_that_does_not_fit_is_refused():
+    model = build_model(get_experiment("authors_av_att").model, use_cudnn=False)
+    with pytest.raises(ValueError, match="L1.weight: shape"):
+        load_authors_state_dict(model, {"L1.weight": np.zeros((3, 3)), "L1.bias": np.zeros(3)})
+    with pytest.raises(ValueError, match="no place in model"):
+        load_authors_state_dict(model, {"mystery.weight": np.zeros(3)})
