@@ -63,7 +63,12 @@ _BLOCK = 32
 def _parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work_dir", required=True, help="Release, dataset and runs go here.")
-    parser.add_argument("--runs", default="a,v,av,av_att", help="Comma-separated: a,v,av,av_att.")
+    parser.add_argument(
+        "--runs",
+        default="a,v,av,av_att",
+        help="Comma-separated: a,v,av,av_att or any registered experiment name (e.g. "
+        "authors_av_att, authors_avdln); 'none' only writes and converts the release.",
+    )
     parser.add_argument("--epochs", type=int, default=0, help="Override every run's epochs.")
     parser.add_argument("--seed", type=int, default=0, help="ave_train --seed.")
     parser.add_argument("--videos", type=int, default=0, help="Debug: only the first N rows.")
@@ -193,9 +198,13 @@ def convert(h5_dir: str, data_dir: str, logs: str) -> None:
     print(f"convert: {seconds:.0f}s, peak RSS {rss:.0f} MiB")
 
 
-def train_and_evaluate(name, data_dir, runs_dir, logs, args) -> dict:
-    model_flags, epochs = RUNS[name]
-    epochs = args.epochs or epochs
+def train_and_evaluate(run, data_dir, runs_dir, logs, args) -> dict:
+    """Trains and tests one run: a RUNS key or an experiment name, "NAME:EPOCHS" to set its
+    epochs (else --epochs, else the run's own)."""
+    name, _, run_epochs = run.partition(":")
+    model_flags, epochs = RUNS.get(name, ([f"--experiment={name}"], None))
+    epochs = int(run_epochs) if run_epochs else args.epochs or epochs
+    name = name.replace("/", "_")
     suffix = "_class_sorted" if args.class_sorted else ""
     model_dir = os.path.join(runs_dir, f"{name}{suffix}{args.tag}")
     result_path = os.path.join(model_dir, "test.json")
@@ -203,7 +212,7 @@ def train_and_evaluate(name, data_dir, runs_dir, logs, args) -> dict:
         command = _binary("ave_train") + [
             f"--data_dir={data_dir}",
             f"--model_dir={model_dir}",
-            f"--epochs={epochs}",
+            *([f"--epochs={epochs}"] if epochs else []),
             f"--seed={args.seed}",
             "--noprogress",
             *model_flags,
@@ -223,9 +232,12 @@ def train_and_evaluate(name, data_dir, runs_dir, logs, args) -> dict:
         if code:
             return {"run": name, "error": f"ave_eval exit {code}"}
         with open(f"{result_path}.eval") as f:
-            accuracy = json.load(f)["accuracy"]
+            evaluated = json.load(f)
+        with open(os.path.join(model_dir, "metrics.jsonl")) as f:
+            epochs = sum(1 for line in f if line.strip())
         summary = {
-            "accuracy": accuracy,
+            # Cross-modal runs report A2V and V2A instead of a segment accuracy.
+            **{k: evaluated.get(k) for k in ("accuracy", "a2v", "v2a") if k in evaluated},
             "epochs": epochs,
             "train_seconds": train_seconds,
             "peak_rss_mb": rss,
@@ -304,19 +316,23 @@ def main():
             sys.exit(f"writing the class-sorted copy failed (exit {copier.exitcode})")
         data_dir = sorted_dir
     rows = []
-    for name in args.runs.split(","):
+    for name in [] if args.runs == "none" else args.runs.split(","):
         row = train_and_evaluate(name, data_dir, os.path.join(args.work_dir, "runs"), logs, args)
         rows.append(row)
         print(json.dumps(row), flush=True)
-    print(f"\nFull-size check ({data_dir}; the table1 experiments, seed {args.seed})\n")
+    print(f"\nFull-size check ({data_dir}; seed {args.seed})\n")
     print("| model | epochs | test accuracy | best val epoch | s/epoch | peak RSS (MiB) |")
     print("|---|---|---|---|---|---|")
     for row in rows:
         if "error" in row:
-            print(f"| {LABELS[row['run']]} | - | {row['error']} | - | - | - |")
+            print(f"| {LABELS.get(row['run'], row['run'])} | - | {row['error']} | - | - | - |")
             continue
+        if "a2v" in row:
+            result = f"A2V {_cell(row['a2v'], '.3f')}, V2A {_cell(row['v2a'], '.3f')}"
+        else:
+            result = _cell(row.get("accuracy"), ".3f")
         print(
-            f"| {LABELS[row['run']]} | {row['epochs']} | {_cell(row['accuracy'], '.3f')} | "
+            f"| {LABELS.get(row['run'], row['run'])} | {row['epochs']} | {result} | "
             f"{row.get('best_epoch')} | {row['train_seconds'] / row['epochs']:.1f} | "
             f"{row['peak_rss_mb']:.0f} |"
         )

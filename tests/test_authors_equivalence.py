@@ -1,21 +1,28 @@
 """The authors_* Keras models compute what the authors' PyTorch modules compute.
 
 Fixtures (tests/fixtures/authors/, made by benchmarks/make_authors_fixtures.py from the authors'
-att_Net, TBMRF_Net and weak att_Net) hold outputs of their modules on seeded weights and inputs;
-the same weights are loaded into ours with `models.authors_weights` and must give the same
-probabilities, attention maps and loss within 1e-5 (float32).
+att_Net, TBMRF_Net and weak att_Net in PyTorch, and their Keras AVDLN `scmm_net`) hold outputs of
+their modules on seeded weights and inputs; the same weights are loaded into ours with
+`models.authors_weights` and must give the same probabilities, attention maps, distances and
+losses within 1e-5 (float32).
 """
 
 import os
 
+import h5py
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from ave_tf.experiments import get_experiment
-from ave_tf.models.authors_weights import load_authors_state_dict
+from ave_tf.models.authors_weights import (
+    load_authors_avdln_weights,
+    load_authors_state_dict,
+    read_keras2_weights,
+)
 from ave_tf.models.registry import build_model
+from ave_tf.training.cross_modal_losses import contrastive_loss
 from ave_tf.training.localization_task import softmax_multilabel_soft_margin
 from tests.authors_fixtures import seeded_inputs, seeded_weights
 
@@ -47,7 +54,7 @@ def _model_and_outputs(fixture: str):
 
 
 def test_fixtures_are_small():
-    for name in CASES:
+    for name in [*CASES, "avdln"]:
         assert os.path.getsize(os.path.join(FIXTURES, f"{name}.npz")) < 100_000
 
 
@@ -98,3 +105,55 @@ def test_a_state_dict_that_does_not_fit_is_refused():
         load_authors_state_dict(model, {"L1.weight": np.zeros((3, 3)), "L1.bias": np.zeros(3)})
     with pytest.raises(ValueError, match="no place in model"):
         load_authors_state_dict(model, {"mystery.weight": np.zeros(3)})
+
+
+def _avdln_weights(expected):
+    shapes = [tuple(int(d) for d in s.strip("[]").split(",")) for s in expected["shapes"]]
+    return seeded_weights([str(k) for k in expected["keys"]], shapes, int(expected["seed"]))
+
+
+def test_avdln_matches_the_authors_keras_network():
+    expected = _load("avdln")
+    weights = _avdln_weights(expected)
+    model = build_model(get_experiment("authors_avdln").model)
+    assert sorted(load_authors_avdln_weights(model, weights)) == sorted(weights)
+    inputs = seeded_inputs(int(expected["seed"]))
+    distances = model({"audio": inputs["audio"], "visual": inputs["visual"]})["distances"]
+    np.testing.assert_allclose(np.reshape(distances, [-1]), expected["distances"], atol=1e-5)
+    loss = contrastive_loss(expected["distances"], expected["pair_labels"], margin=1.0)
+    assert float(loss) == pytest.approx(float(expected["loss"]), abs=1e-5)
+
+
+def _write_keras2_weights(path, weights, layer_names):
+    """A file in the layout of their cmm_model_weights.h5 (Keras 2.1.4 save_weights)."""
+    with h5py.File(path, "w") as f:
+        f.attrs["layer_names"] = np.array([n.encode() for n in layer_names])
+        for layer in layer_names:
+            group = f.create_group(layer)
+            names = [k for k in weights if k.startswith(f"{layer}/")]
+            group.attrs["weight_names"] = np.array([n.encode() for n in names])
+            for name in names:
+                group.create_dataset(name, data=weights[name])
+
+
+def test_avdln_weights_file_of_the_authors_layout_loads(tmp_path):
+    weights = _avdln_weights(_load("avdln"))
+    layers = ["input_1", "input_2", "dense_1", "dense_3", "leaky_re_lu_1", "dense_2", "dense_4"]
+    path = str(tmp_path / "cmm_model_weights.h5")
+    _write_keras2_weights(path, weights, layers)
+    read = read_keras2_weights(path)
+    assert sorted(read) == sorted(weights)
+    model = build_model(get_experiment("authors_avdln").model)
+    load_authors_avdln_weights(model, read)
+    np.testing.assert_array_equal(model.get_layer("audio_fc1").kernel, weights["dense_3/kernel:0"])
+
+    # Numbered from 5 (a session that built other layers first): the same creation order.
+    shifted = {f"dense_{int(k[6]) + 4}{k[7:]}": v for k, v in weights.items()}
+    load_authors_avdln_weights(model, shifted)
+    np.testing.assert_array_equal(model.get_layer("visual_fc2").kernel, weights["dense_2/kernel:0"])
+    with pytest.raises(ValueError, match="has 4 Dense layers; the weights have 3"):
+        load_authors_avdln_weights(model, {k: v for k, v in weights.items() if "dense_4" not in k})
+    with h5py.File(tmp_path / "other.h5", "w") as f:
+        f.create_dataset("x", data=[1])
+    with pytest.raises(ValueError, match="not a Keras 2 weights file"):
+        read_keras2_weights(str(tmp_path / "other.h5"))

@@ -18,6 +18,7 @@ from ave_tf.data import example_codec, pipeline, schema
 from ave_tf.data.dataset_info import DatasetInfo, load_dataset_info
 from ave_tf.data.shard_writer import DatasetWriter
 from ave_tf.evaluation.cross_modal_search import cross_modal_split, evaluate_cross_modal
+from ave_tf.experiments import get_experiment
 from ave_tf.models.cross_modal import CrossModalConfig, build_cross_modal_model
 from ave_tf.training.cross_modal_task import (
     CrossModalTask,
@@ -28,6 +29,7 @@ from ave_tf.training.cross_modal_task import (
 )
 from ave_tf.training.linear_cca import fit_linear_cca
 from ave_tf.training.model_io import load_trained_model
+from ave_tf.training.segment_pairs import PAIR_LABELS, SegmentPairs
 from ave_tf.training.trainer import train
 from tests.experiment_fixtures import make_experiment
 
@@ -220,3 +222,57 @@ def test_ave_train_and_ave_eval_binaries(toy_data, tmp_path):
     assert result["task"] == "cross_modal" and result["evaluated_split"] == "test_match"
     assert 0.0 <= result["a2v"] <= 1.0 and 0.0 <= result["v2a"] <= 1.0
     assert result["videos"] == SPLIT_SIZES["test_match"]
+
+
+def test_segment_pairs_are_every_labelled_segment_with_its_pooled_visual(toy_data):
+    pairs = SegmentPairs.read(toy_data["train_once"])
+    audio, visual, labels = [], [], []
+    for batch in toy_data["train_once"]:
+        real = (batch["mask"].numpy() > 0) & (batch["labels"].numpy() >= 0)
+        audio.append(batch["audio"].numpy()[real])
+        visual.append(batch["visual"].numpy().mean(axis=(2, 3))[real])
+        labels.append(batch["labels"].numpy()[real] != schema.BACKGROUND_CLASS)
+    np.testing.assert_array_equal(pairs.audio, np.concatenate(audio))
+    np.testing.assert_allclose(pairs.visual, np.concatenate(visual), rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(pairs.labels, np.concatenate(labels).astype(np.float32))
+    assert 0 < pairs.labels.mean() < 1 and pairs.steps(8) == -(-pairs.size // 8)
+
+    first, again = (list(pairs.dataset(8, seed=3).as_numpy_iterator()) for _ in range(2))
+    other = list(pairs.dataset(8, seed=4).as_numpy_iterator())
+    assert [b["visual"].shape[1:] for b in first[:1]] == [(1, *schema.VISUAL_SHAPE)]
+    assert sum(len(b[PAIR_LABELS]) for b in first) == pairs.size
+    np.testing.assert_array_equal(first[0]["audio"], again[0]["audio"])  # seeded
+    assert not np.array_equal(first[0]["audio"], other[0]["audio"])  # reshuffled per seed
+    # The model's global average of the repeated vector is the vector.
+    model = build_cross_modal_model(CrossModalConfig(hidden_size=8, embedding_dim=4))
+    pooled = model.get_layer("visual_global_pool")(first[0]["visual"])
+    np.testing.assert_allclose(pooled[:, 0], first[0]["visual"][:, 0, 0, 0], rtol=1e-6)
+
+
+def test_authors_avdln_trains_on_shuffled_segment_pairs(toy_data, tmp_path):
+    data_dir = toy_data["data_dir"]
+    experiment = get_experiment("authors_avdln").override(
+        {
+            "data": {"data_dir": data_dir},
+            "task": {"val_split": "val_match"},
+            "model": {"hidden_size": 32, "embedding_dim": 16},
+            "trainer": {"epochs": 3, "verbose": False},
+        }
+    )
+    results = []
+    for run in ("a", "b"):
+        train(experiment, str(tmp_path / run))
+        with open(tmp_path / run / "metrics.jsonl", encoding="utf-8") as f:
+            results.append([json.loads(line) for line in f])
+    first = results[0][0]["train"]
+    assert first["pairs_per_second"] > 0 and "videos_per_second" not in first
+    assert [r["val"] for r in results[0]] == [r["val"] for r in results[1]]  # --seed reproduces
+    assert results[0][-1]["train"]["loss"] < first["loss"]
+    assert results[0][-1]["val"]["localization_accuracy"] > toy_data["chance"] + 0.2
+
+
+def test_shuffled_segments_need_background_negatives():
+    with pytest.raises(ValueError, match="needs negatives='background'"):
+        CrossModalConfig(train_pairs="shuffled_segments").validate()
+    with pytest.raises(ValueError, match="train_pairs must be one of"):
+        CrossModalConfig(train_pairs="segments").validate()

@@ -118,7 +118,7 @@ def test_another_configuration_is_refused_unless_overwrite(trained, data_dir, tm
 @pytest.mark.parametrize(
     "flags, message",
     [
-        (["--experiment=table1/av-att"], "unknown experiment 'table1/av-att' (known: table1/a, "),
+        (["--experiment=table1/av-att"], "unknown experiment 'table1/av-att' (known: authors_a, "),
         (["--params_override=trainer.epochs=two"], "trainer.epochs: expected an int, got 'two'"),
         (["--fusion=dmrfe", "--fusion_stage=early"], "fusion_stage='early' is not available"),
     ],

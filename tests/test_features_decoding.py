@@ -7,7 +7,9 @@ from video_fixtures import write_corrupt_file, write_video
 from ave_tf.features import video_decoding
 from ave_tf.features.video_decoding import DecodeConfig, VideoDecoder, VideoError
 
-SMALL = DecodeConfig(frames_per_second=4, frame_size=32)
+# These tests check the timing rules of the timed sampling (the release sampling picks frames
+# by index: tests/test_features_release_protocol.py); segment counts hold for both.
+SMALL = DecodeConfig(frames_per_second=4, frame_size=32, frame_sampling="timed")
 
 
 def _square_x(frame: np.ndarray) -> float:
@@ -46,7 +48,8 @@ def test_decodes_segments_frames_and_tone(tmp_path, container):
 def test_frame_sampling_picks_the_frame_on_screen(tmp_path):
     # 4 fps video sampled at 16 per second: each frame is shown for 4 consecutive targets.
     path = write_video(str(tmp_path / "slow.mp4"), duration=2.0, fps=4, width=64, height=64)
-    decoder = VideoDecoder(path, DecodeConfig(frames_per_second=16, frame_size=64))
+    timed = DecodeConfig(frames_per_second=16, frame_size=64, frame_sampling="timed")
+    decoder = VideoDecoder(path, timed)
     frames = np.concatenate(list(decoder.segments()))
     assert frames.shape == (32, 64, 64, 3)
     xs = np.array([_square_x(f) for f in frames]).reshape(8, 4)
@@ -60,7 +63,10 @@ def test_last_partial_second_dropped_or_padded(tmp_path):
     assert dropped.audio_segments == 2
     assert len(list(dropped.segments(limit=dropped.audio_segments))) == 2
 
-    padded = VideoDecoder(path, DecodeConfig(frames_per_second=4, frame_size=32, pad_last=True))
+    padded_config = DecodeConfig(
+        frames_per_second=4, frame_size=32, pad_last=True, frame_sampling="timed"
+    )
+    padded = VideoDecoder(path, padded_config)
     assert padded.audio_segments == 3
     segments = list(padded.segments(limit=padded.audio_segments))
     assert len(segments) == 3
@@ -158,3 +164,5 @@ def test_bad_config():
         DecodeConfig(frames_per_second=0)
     with pytest.raises(ValueError, match="resampler"):
         DecodeConfig(resampler="sox")
+    with pytest.raises(ValueError, match="frame_sampling must be one of"):
+        DecodeConfig(frame_sampling="cv2")

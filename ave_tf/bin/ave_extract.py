@@ -23,7 +23,7 @@ from ave_tf.data.ave_metadata import AnnotationError
 from ave_tf.data.dataset_info import DatasetError
 from ave_tf.features import log_mel
 from ave_tf.features.dataset_extraction import find_videos, run_extraction
-from ave_tf.features.extraction import ExtractionConfig
+from ave_tf.features.extraction import PROTOCOLS, ExtractionConfig
 from ave_tf.features.video_decoding import RESAMPLERS
 from ave_tf.features.weight_files import VGG19_WEIGHTS_FILE, VGGISH_WEIGHTS_FILE, WeightsError
 from ave_tf.utils.cli import fail, run_main
@@ -31,7 +31,7 @@ from ave_tf.utils.cli import fail, run_main
 FLAGS = flags.FLAGS
 
 
-def define_extractor_flags() -> None:
+def define_extractor_flags(default_protocol: str = "release") -> None:
     """The weight and feature flags shared by `ave_extract` and `ave_localize`."""
     flags.DEFINE_string(
         "vgg19_weights", None, f"Keras VGG-19 ImageNet weights ({VGG19_WEIGHTS_FILE})."
@@ -57,10 +57,19 @@ def define_extractor_flags() -> None:
         "resampler", "auto", list(RESAMPLERS), "16 kHz resampler: auto = tensorflow-io if it loads."
     )
     flags.DEFINE_enum(
+        "protocol",
+        default_protocol,
+        list(PROTOCOLS),
+        "release = how the public AVE features were made (frames by index, OpenCV-style "
+        "resize, a VGGish example every 0.96 s); timed = frames by time, FFmpeg resize, the "
+        "example starting at each segment (no audio drift on long videos).",
+    )
+    flags.DEFINE_enum(
         "audio_framing",
-        "aligned",
+        None,
         list(log_mel.FRAMINGS),
-        "VGGish example per segment: aligned = starts at the segment; release = every 0.96 s.",
+        "VGGish example per segment: aligned = starts at the segment; release = every 0.96 s "
+        "(default: the --protocol's).",
     )
     flags.DEFINE_bool("embedding_relu", True, "ReLU on the VGGish embedding (the AVE release).")
 
@@ -79,7 +88,8 @@ def extraction_config_from_flags() -> ExtractionConfig:
         frames_per_second=FLAGS.frames_per_second,
         pad_last=FLAGS.pad_last,
         resampler=FLAGS.resampler,
-        audio_framing=FLAGS.audio_framing,
+        protocol=FLAGS.protocol,
+        audio_framing=FLAGS.audio_framing or "",
         embedding_relu=FLAGS.embedding_relu,
         frame_batch_size=FLAGS.frame_batch_size,
     )

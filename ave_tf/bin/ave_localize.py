@@ -51,7 +51,8 @@ def define_flags() -> None:
     flags.DEFINE_integer("retries", 2, "Extra gRPC attempts on UNAVAILABLE/DEADLINE_EXCEEDED.")
     flags.DEFINE_string("out", None, "Output folder for timeline.json and timeline.png.")
     flags.DEFINE_integer("max_plot_frames", MAX_FRAMES, "Most segment frames in the PNG.")
-    ave_extract.define_extractor_flags()
+    # Videos of any length: the release audio framing would drift 0.04 s per second.
+    ave_extract.define_extractor_flags(default_protocol="timed")
 
 
 def _predictor():

@@ -31,8 +31,13 @@ from ave_tf.data.ave_metadata import AnnotationError
 from ave_tf.data.dataset_info import DatasetError, write_dataset_info
 from ave_tf.data.example_codec import RecordError
 from ave_tf.data.shard_writer import existing_dataset_files
-from ave_tf.features import dataset_extraction
-from ave_tf.features.extraction import ExtractionConfig, FeatureExtractor, video_id_for
+from ave_tf.features import dataset_extraction, log_mel
+from ave_tf.features.extraction import (
+    PROTOCOLS,
+    ExtractionConfig,
+    FeatureExtractor,
+    video_id_for,
+)
 from ave_tf.features.video_decoding import VideoError
 from ave_tf.features.weight_files import WeightsError
 
@@ -224,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames_per_second", type=int, default=16)
     parser.add_argument("--frame_batch_size", type=int, default=32)
     parser.add_argument("--pad_last", action="store_true")
-    parser.add_argument("--audio_framing", default="aligned")
+    parser.add_argument("--protocol", default="release", choices=PROTOCOLS)
+    parser.add_argument("--audio_framing", default="", choices=["", *log_mel.FRAMINGS])
     args, pipeline_args = parser.parse_known_args(argv)
     config = ExtractionConfig(
         vgg19_weights=args.vgg19_weights,
@@ -235,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         frames_per_second=args.frames_per_second,
         frame_batch_size=args.frame_batch_size,
         pad_last=args.pad_last,
+        protocol=args.protocol,
         audio_framing=args.audio_framing,
     )
     try:

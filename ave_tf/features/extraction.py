@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 
-from ave_tf.features import log_mel
+from ave_tf.features import log_mel, video_decoding
 from ave_tf.features.audio_features import AudioFeatureExtractor
 from ave_tf.features.video_decoding import DecodeConfig, VideoDecoder, VideoError
 from ave_tf.features.visual_features import FRAME_SIZE, VisualFeatureExtractor
@@ -18,6 +18,9 @@ from ave_tf.features.weight_files import (
     VGGISH_PCA_HOW_TO_GET,
     require_weight_file,
 )
+
+PROTOCOLS = video_decoding.FRAME_SAMPLINGS  # "release", "timed"
+_PROTOCOL_FRAMING = {"release": "release", "timed": "aligned"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,7 +36,13 @@ class ExtractionConfig:
       frames_per_second: frames sampled per 1-s segment (16 in the paper).
       pad_last: keep a trailing partial second as a padded segment (see `video_decoding`).
       resampler: "auto", "tfio" or "ffmpeg" (see `video_decoding`).
-      audio_framing: "aligned" or "release" (see `log_mel`).
+      protocol: "release" (default) reproduces how the public AVE features were computed (the
+        authors' extraction scripts): frames chosen by index and resized as OpenCV does
+        (`video_decoding`), one VGGish example every 0.96 s of the clip (`log_mel`), the raw
+        128-d embedding after its ReLU, no PCA. "timed": the frame on screen at s + (i + 0.5) /
+        fps resized by FFmpeg, and the example that starts with each segment (no drift over
+        long videos, where the release framing runs 0.04 s late per second).
+      audio_framing: "" (the protocol's), "aligned" or "release" (see `log_mel`).
       embedding_relu: ReLU on the VGGish embedding, as in the AVE release (see `vggish`).
       frame_batch_size: frames per VGG-19 forward pass (speed/memory only).
     """
@@ -46,11 +55,16 @@ class ExtractionConfig:
     frames_per_second: int = 16
     pad_last: bool = False
     resampler: str = "auto"
-    audio_framing: str = "aligned"
+    protocol: str = "release"
+    audio_framing: str = ""
     embedding_relu: bool = True
     frame_batch_size: int = 32
 
     def __post_init__(self):
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}, got {self.protocol!r}")
+        if not self.audio_framing:  # frozen: resolve the protocol's framing once, here
+            object.__setattr__(self, "audio_framing", _PROTOCOL_FRAMING[self.protocol])
         self.decode_config()  # validates the decoding fields
         if self.audio_framing not in log_mel.FRAMINGS:
             raise ValueError(
@@ -73,6 +87,7 @@ class ExtractionConfig:
             frame_size=FRAME_SIZE,
             pad_last=self.pad_last,
             resampler=self.resampler,
+            frame_sampling=self.protocol,
         )
 
     def fingerprint(self) -> dict:

@@ -7,11 +7,13 @@ log(mel + 0.01) -> examples of 96 frames x 64 bands (0.96 s). `tests/test_featur
 checks this against a numpy transcription of the original code.
 
 From 1-s segments to 0.96-s examples (`framing`):
-  - "aligned" (default): segment s uses the 96 log-mel frames starting at frame 100 * s, i.e.
-    audio [s, s + 0.975) s: every example starts with its segment, for videos of any length.
-  - "release": example k starts at frame 96 * k, as VGGish frames a whole clip (what the public
-    AVE features were computed with: example k <-> segment k, drifting 40 ms per segment, so
-    the 10th example of a 10-s clip starts at 8.64 s). Use it to match the AVE release closely.
+  - "aligned": segment s uses the 96 log-mel frames starting at frame 100 * s, i.e. audio
+    [s, s + 0.975) s: every example starts with its segment, for videos of any length
+    (`ave_extract --protocol=timed`, `ave_localize`'s default).
+  - "release": example k starts at frame 96 * k, as VGGish frames a whole clip. The authors'
+    `audio_feature_extractor.py` ran `vggish_input.wavfile_to_examples` on each whole 10-s clip
+    (asserting 10 examples) and stored example k as segment k, so the public features drift
+    40 ms per segment: the 10th example starts at 8.64 s (`ave_extract`'s default protocol).
 """
 
 import numpy as np

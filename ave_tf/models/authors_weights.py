@@ -7,6 +7,10 @@ The authors' `att_Net` (A+V-att, models.py; also the weak one, models_weakly.py)
     state = {k: v.numpy() for k, v in torch.load("AV_att.pt").state_dict().items()}
     load_authors_state_dict(model, state)
 
+Their AVDLN is a Keras 2 model (cmm_train.py); its weights file maps onto `authors_avdln`:
+
+    load_authors_avdln_weights(model, read_keras2_weights("model/cmm_model_weights.h5"))
+
 PyTorch's Linear stores [out, in] (Keras: the transpose); its LSTM has two biases that Keras
 sums, the same gate order (i, f, g, o), and `*_reverse` parameters for the backward direction.
 """
@@ -89,3 +93,58 @@ def load_authors_state_dict(model, state: dict) -> list[str]:
     if unused:
         raise ValueError(f"state dict keys with no place in model {model.name!r}: {unused[:8]}")
     return used
+
+
+# The authors' AVDLN (cmm_train.py, Keras 2) creates its Dense layers in this order: the visual
+# tower's two, then the audio tower's two; Keras numbers them dense_1..dense_4 in a fresh session.
+_AVDLN_LAYERS = ("visual_fc1", "visual_fc2", "audio_fc1", "audio_fc2")
+
+
+def _dense_number(name: str) -> int:
+    suffix = name.rsplit("_", 1)[-1]
+    return int(suffix) if suffix.isdigit() else 0
+
+
+def load_authors_avdln_weights(model, weights: dict) -> list[str]:
+    """Copies the authors' AVDLN weights (`{"dense_1/kernel:0": [512, 128], ...}`, as their
+    `cmm_model_weights.h5` holds them; see `read_keras2_weights`) into an AVDLN model.
+
+    Their Dense layers are matched in creation order (sorted by Keras' number suffix), so a model
+    saved in a session that had built other layers first (dense_5..dense_8) loads too. Returns
+    the keys used; raises ValueError naming a missing key or a shape that does not fit.
+    """
+    layers = sorted({key.split("/")[0] for key in weights}, key=_dense_number)
+    if len(layers) != len(_AVDLN_LAYERS):
+        raise ValueError(
+            f"the authors' AVDLN has {len(_AVDLN_LAYERS)} Dense layers; the weights have "
+            f"{len(layers)}: {layers}"
+        )
+    used = []
+    for theirs, ours in zip(layers, _AVDLN_LAYERS, strict=True):
+        layer = _layer(model, ours)
+        for name, variable in (("kernel", layer.kernel), ("bias", layer.bias)):
+            key = f"{theirs}/{name}:0"
+            if key not in weights:
+                raise ValueError(f"{key}: missing from the authors' AVDLN weights")
+            _assign(variable, weights[key], key)
+            used.append(key)
+    return used
+
+
+def read_keras2_weights(path: str) -> dict:
+    """`{"<layer>/<weight>:0": array}` of a Keras 2 `save_weights` HDF5 file (the authors'
+    `model/cmm_model_weights.h5`): the root lists `layer_names`, each layer group its
+    `weight_names`, stored at `<layer>/<weight name>`."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        group = f["model_weights"] if "model_weights" in f else f  # a whole-model save
+        if "layer_names" not in group.attrs:
+            raise ValueError(f"{path}: not a Keras 2 weights file (no layer_names attribute)")
+        out = {}
+        for layer in group.attrs["layer_names"]:
+            layer = layer.decode() if isinstance(layer, bytes) else str(layer)
+            for weight in group[layer].attrs.get("weight_names", []):
+                weight = weight.decode() if isinstance(weight, bytes) else str(weight)
+                out[weight] = np.asarray(group[layer][weight], dtype=np.float32)
+        return out

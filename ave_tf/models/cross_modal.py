@@ -39,6 +39,8 @@ from ave_tf.utils import hyperparams
 METHODS = ("avdln", "dcca")
 # Negative training pairs (see ave_tf/training/cross_modal_pairs.py for the exact sampling).
 NEGATIVE_STRATEGIES = ("mixed", "background", "shifted", "cross_video")
+# How training pairs are batched (see the CrossModalConfig docstring).
+TRAIN_PAIRS = ("video_batches", "shuffled_segments")
 # sqrt(max(d^2, eps)): the gradient of the distance stays finite at d = 0 (as in the authors' code).
 DISTANCE_EPSILON = 1e-7
 
@@ -60,6 +62,11 @@ class CrossModalConfig:
         cross-video negative per positive, see `shifted_fraction`).
       shifted_fraction: in "mixed", the probability that a positive's extra negative is
         shifted in time rather than taken from another video.
+      train_pairs: "video_batches" (default: each step takes `trainer.batch_size` videos and
+        pairs their segments as `negatives` says, fresh negatives every epoch) or
+        "shuffled_segments" (the authors' `cmm_train.py`: every labelled segment of the split is
+        one synchronized pair, event = 1, background = 0, all of them reshuffled every epoch
+        and `trainer.batch_size` pairs per step; needs `negatives: background`).
       dcca_output_dim: DCCA tower output size = number of canonical components correlated by the
         loss and kept by the linear CCA projection.
       dcca_reg: ridge `r1 = r2` added to both covariance matrices (DCCA loss and linear CCA).
@@ -72,6 +79,7 @@ class CrossModalConfig:
     margin: float = 2.0
     negatives: str = "mixed"
     shifted_fraction: float = 0.5
+    train_pairs: str = "video_batches"
     dcca_output_dim: int = 20
     dcca_reg: float = 1e-3
 
@@ -85,6 +93,16 @@ class CrossModalConfig:
             raise ValueError(
                 f"CrossModalConfig.negatives must be one of {NEGATIVE_STRATEGIES}, "
                 f"got {self.negatives!r}"
+            )
+        if self.train_pairs not in TRAIN_PAIRS:
+            raise ValueError(
+                f"CrossModalConfig.train_pairs must be one of {TRAIN_PAIRS}, "
+                f"got {self.train_pairs!r}"
+            )
+        if self.train_pairs == "shuffled_segments" and self.negatives != "background":
+            raise ValueError(
+                "CrossModalConfig.train_pairs='shuffled_segments' pairs each segment with "
+                f"itself only: it needs negatives='background', got {self.negatives!r}"
             )
         for name in ("hidden_size", "embedding_dim", "dcca_output_dim"):
             value = getattr(self, name)

@@ -9,7 +9,9 @@
 - `select` turns a batch of videos into training pairs (`cross_modal_pairs`): N one-segment
   "videos" `audio` [N, 1, 128], `visual` [N, 1, 7, 7, 512] and `pair_labels` [N]. Negatives are
   seeded by the task seed and the batch's video ids, so each epoch's reshuffled batches get
-  fresh negatives and a rerun gets the same ones.
+  fresh negatives and a rerun gets the same ones. With `train_pairs: shuffled_segments` the
+  trainer takes `train_input` instead: the authors' table of segment pairs (`segment_pairs`),
+  read once and reshuffled every epoch.
 - AVDLN minimizes the contrastive loss over all pairs; DCCA maximizes the canonical
   correlation of the positive pairs only (negatives get weight 0: CCA has no notion of a
   dissimilar pair).
@@ -33,11 +35,10 @@ from ave_tf.models.registry import build_model
 from ave_tf.training.cross_modal_losses import contrastive_loss, dcca_loss
 from ave_tf.training.cross_modal_pairs import build_pairs, cross_modal_train_step_inputs
 from ave_tf.training.linear_cca import fit_linear_cca
+from ave_tf.training.segment_pairs import PAIR_LABELS, SegmentPairs
 from ave_tf.training.task_registry import register_task
 from ave_tf.utils.metric_values import mean
 
-# Key of the pair labels in the batches `CrossModalTask.select` yields.
-PAIR_LABELS = "pair_labels"
 _MODEL_INPUTS = (parser.AUDIO, parser.VISUAL)
 
 
@@ -159,6 +160,17 @@ class CrossModalTask:
     def validation_split(available_splits, requested: str = "val") -> str:
         """The split to validate on: `val_match` when present (see the module docstring)."""
         return cross_modal_split(available_splits, requested)
+
+    def train_input(self, data_dir: str, splits: list[str]) -> SegmentPairs | None:
+        """The trainer's input when it is not batches of videos (None: it is)."""
+        if self.model_config.train_pairs != "shuffled_segments":
+            return None
+        config = pipeline.InputConfig(batch_size=64)
+        dataset = None
+        for split in splits:
+            split_dataset = pipeline.make_dataset(data_dir, split, config)
+            dataset = split_dataset if dataset is None else dataset.concatenate(split_dataset)
+        return SegmentPairs.read(dataset)
 
     def select(self, batch: dict) -> dict:
         """Parsed videos -> training pairs (runs inside tf.data)."""

@@ -142,14 +142,25 @@ def _train(task, experiment, model_dir, info, resumed, val_split) -> TrainResult
         counts = pipeline.recorded_shard_counts(info, split, files)
         recorded = None if counts is None or recorded is None else recorded + counts
     train_videos = sum(info.splits[s]["videos"] for s in task.train_splits(info.splits))
-    steps = math.ceil(train_videos / cfg.batch_size)
+    # A task may train on something other than batches of videos (e.g. the authors' shuffled
+    # segment pairs): it reads it once, the trainer asks it for each epoch's batches.
+    custom_input = getattr(task, "train_input", lambda *_: None)(
+        data_dir, task.train_splits(info.splits)
+    )
+    examples = train_videos if custom_input is None else custom_input.size
+    unit = "videos" if custom_input is None else "pairs"
+    steps = math.ceil(examples / cfg.batch_size)
     if cfg.max_steps_per_epoch:
         steps = min(steps, cfg.max_steps_per_epoch)
     # Record counts and the shuffle buffer are planned once; every epoch reuses them.
-    plan = pipeline.shuffle_plan(
-        train_files, _train_input_config(experiment, 0), info.compression, recorded
-    )
-    print(f"Training input: {plan.describe()}", flush=True)
+    plan = None
+    if custom_input is None:
+        plan = pipeline.shuffle_plan(
+            train_files, _train_input_config(experiment, 0), info.compression, recorded
+        )
+        print(f"Training input: {plan.describe()}", flush=True)
+    else:
+        print(f"Training input: {examples} {unit}, {steps} steps per epoch", flush=True)
     val_config = pipeline.InputConfig(
         batch_size=cfg.batch_size, deterministic=True, skip_corrupt=data.skip_corrupt
     )
@@ -161,13 +172,16 @@ def _train(task, experiment, model_dir, info, resumed, val_split) -> TrainResult
     )
     # A cache belongs to one dataset object: build the cached records once, reshuffle on top.
     cached_records = None
-    if data.cache:
+    if data.cache and custom_input is None:
         cached_records = pipeline.records_dataset(
             train_files, _train_input_config(experiment, 0), info.compression, plan.shard_records
         )
 
     def epoch_batches(epoch):
         input_config = _train_input_config(experiment, epoch)
+        if custom_input is not None:
+            dataset = custom_input.dataset(cfg.batch_size, input_config.seed).take(steps)
+            return _EpochInput(strategy.experimental_distribute_dataset(dataset))
         records = cached_records
         if records is None:
             records = pipeline.records_dataset(
@@ -226,7 +240,7 @@ def _train(task, experiment, model_dir, info, resumed, val_split) -> TrainResult
             "learning_rate": learning_rate,
             "seconds": epoch_seconds,
             "input_wait_seconds": input_wait,
-            "videos_per_second": ratio(min(steps * cfg.batch_size, train_videos), epoch_seconds),
+            f"{unit}_per_second": ratio(min(steps * cfg.batch_size, examples), epoch_seconds),
         }
 
         validated = epoch % cfg.validate_every == 0
@@ -260,7 +274,7 @@ def _train(task, experiment, model_dir, info, resumed, val_split) -> TrainResult
             print(
                 f"  val {task.selection_metric}={format_metric(selected)}"
                 + (" (best)" if improved else "")
-                + f", {format_metric(train_metrics['videos_per_second'], 0)} videos/s"
+                + f", {format_metric(train_metrics[f'{unit}_per_second'], 0)} {unit}/s"
             )
     logger.close()
     best_epoch = int(best_epoch_var.numpy())
