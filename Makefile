@@ -20,7 +20,7 @@ DEMO_MODEL ?= runs/demo
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: venv venv-latest venv-jax test test-slow test-latest test-jax lint format demo clean
+.PHONY: venv venv-latest venv-jax test test-slow test-latest test-jax lint format demo tables clean
 
 venv: $(STAMP)
 $(STAMP): setup.py $(CONSTRAINTS)
@@ -78,6 +78,15 @@ test-jax: venv-jax
 
 demo: venv
 	$(VENV)/bin/python -m ave_tf.demo --data_dir=$(DEMO_DATA) --model_dir=$(DEMO_MODEL) --export_base=export/ave
+
+# The README's result tables: every paper-table experiment with 3 seeds on the embedded default
+# (several hours on 2 cores; finished runs are reused, so it can be stopped and restarted).
+TABLES_DIR ?= runs/paper_tables
+TABLES_FLAGS ?= --seeds=0,1,2 --epochs=10
+tables: venv
+	test -f $(DEMO_DATA)/dataset.json || $(VENV)/bin/python -m ave_tf.bin.ave_synth --output_dir=$(DEMO_DATA)
+	$(VENV)/bin/python -m ave_tf.experiments.run_paper_tables --data_dir=$(DEMO_DATA) \
+		--output_dir=$(TABLES_DIR) $(TABLES_FLAGS) --write_into=README.md
 
 clean:
 	rm -rf $(VENV) $(LATEST_VENV) $(JAX_VENV) runs .pytest_cache

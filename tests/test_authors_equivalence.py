@@ -157,3 +157,18 @@ def test_avdln_weights_file_of_the_authors_layout_loads(tmp_path):
         f.create_dataset("x", data=[1])
     with pytest.raises(ValueError, match="not a Keras 2 weights file"):
         read_keras2_weights(str(tmp_path / "other.h5"))
+
+
+@pytest.mark.parametrize("name", ["authors_v_att", "authors_dmrfe", "authors_av_att_original_loss"])
+def test_reconstructions_compute_the_authors_attention(name):
+    """The recipes without an authors' module share their attention: with att_Net's attention
+    weights they give att_Net's attention maps (the rest of them has no module to compare to)."""
+    expected = _load("att_net")
+    shapes = [tuple(int(d) for d in s.strip("[]").split(",")) for s in expected["shapes"]]
+    weights = seeded_weights([str(k) for k in expected["keys"]], shapes, int(expected["seed"]))
+    attention = {k: v for k, v in weights.items() if k.startswith("affine_")}
+    model = build_model(get_experiment(name).model, use_cudnn=False)
+    assert sorted(load_authors_state_dict(model, attention)) == sorted(attention)
+    inputs = seeded_inputs(int(expected["seed"]))
+    outputs = model({"audio": inputs["audio"], "visual": inputs["visual"]}, training=False)
+    np.testing.assert_allclose(outputs["attention"], expected["attention"], atol=1e-5)

@@ -31,6 +31,7 @@ def test_every_contract_name_is_registered_with_the_authors_settings():
         if name == "authors_avdln":
             assert (experiment.model.negatives, experiment.model.margin) == ("background", 2.0)
             assert (trainer.epochs, trainer.optimizer.epsilon) == (20, 1e-7)
+            assert (experiment.model.train_pairs, trainer.batch_size) == ("shuffled_segments", 8)
             continue
         model = experiment.model
         assert (model.temporal, model.hidden_size, model.attention_guide_axis) == (

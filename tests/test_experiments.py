@@ -59,11 +59,13 @@ def test_table1_weak_rows_train_the_weak_task_on_weak_models():
 def test_runner_trains_evaluates_and_reports(tmp_path):
     data_dir = write_tiny_dataset(str(tmp_path / "data"))
     output_dir = tmp_path / "out"
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n<!-- paper-tables:begin -->\nold\n<!-- paper-tables:end -->\nkept\n")
     completed = subprocess.run(
         [
             sys.executable, "-m", "ave_tf.experiments.run_paper_tables", f"--data_dir={data_dir}",
             f"--output_dir={output_dir}", "--tables=table1", "--only=^table1/a$", "--seeds=0",
-            "--epochs=1", "--batch_size=16",
+            "--epochs=1", "--batch_size=16", f"--write_into={readme}",
         ],
         capture_output=True,
         text=True,
@@ -72,6 +74,8 @@ def test_runner_trains_evaluates_and_reports(tmp_path):
     assert completed.returncode == 0, completed.stderr[-2000:]
     report = (output_dir / "experiments.md").read_text()
     assert "| A | 59.5 |" in report
+    written = readme.read_text()
+    assert "old" not in written and "| A | 59.5 |" in written and written.endswith("kept\n")
     assert os.listdir(output_dir / "hparams") == ["table1_a-seed0"]
     run_dir = output_dir / "runs" / "table1_a" / "seed0"
     params = yaml.safe_load((run_dir / "params.yaml").read_text())
@@ -92,6 +96,10 @@ def test_runner_rejects_unknown_tables_and_bad_overrides(tmp_path):
     bad = run("--tables=table1", "--params_override=trainer.epoch=3")
     assert bad.returncode == 1
     assert "trainer.epoch: unknown field" in bad.stderr.strip().splitlines()[-1]
+    (tmp_path / "plain.md").write_text("no markers\n")
+    unmarked = run("--tables=table1", f"--write_into={tmp_path / 'plain.md'}")
+    assert unmarked.returncode == 1
+    assert "plain.md: no <!-- paper-tables:begin -->" in unmarked.stderr.strip().splitlines()[-1]
 
 
 _binary = run_binary
@@ -121,3 +129,20 @@ def test_every_localization_experiment_through_the_binaries(name, tiny_data, tmp
         "ave_eval", f"--model_dir={model_dir}", "--split=test", f"--output={output}"
     )
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
+
+
+def test_report_shows_the_authors_recipes_beside_their_paper_cells():
+    from ave_tf.experiments.run_paper_tables import render_report
+
+    report = render_report(
+        {
+            "authors_av_att": [{"accuracy": 0.80}, {"accuracy": 0.82}, {"accuracy": 0.81}],
+            "authors_dmrn": [{"accuracy": 0.75}],
+            "authors_avdln": [{"a2v": 0.70, "v2a": 0.65}],
+            "A+V-att": [{"accuracy": 0.60}],  # table1's row keeps its own line
+        }
+    )
+    assert "| authors_av_att | 72.7 | 81.0 ± 1.0 (n=3) | +8.3 |" in report
+    assert "| authors_dmrn | 73.1 | 75.0 (n=1) | +1.9 |" in report
+    assert "| authors_avdln A2V | 44.8 | 70.0 (n=1) | +25.2 |" in report
+    assert "| A+V-att | 72.7 | 60.0 (n=1) | -12.7 |" in report

@@ -21,21 +21,52 @@ from ave_tf.experiments.registry import experiment_names, experiment_spec, get_e
 from ave_tf.utils.cli import fail, require_flags, run_main
 
 FLAGS = flags.FLAGS
-# The paper's tables, as the `table` of their registered experiments.
-TABLES = ("table1", "table2", "ed_tcn", "table3")
+# The paper's tables, as the `table` of their registered experiments; "authors" holds the
+# authors_* recipes (300 epochs each: run them with --tables=authors when there is time).
+PAPER_TABLES = ("table1", "table2", "ed_tcn", "table3")
+TABLES = (*PAPER_TABLES, "authors")
+# The paper cell each authors_* recipe reproduces, as a path into _PAPER_CELLS.
+_AUTHORS_CELLS = {
+    "authors_a": "table1/A",
+    "authors_v": "table1/V",
+    "authors_v_att": "table1/V-att",
+    "authors_av": "table1/A+V",
+    "authors_av_att": "table1/A+V-att",
+    "authors_av_att_original_loss": "table1/A+V-att",
+    "authors_dmrn": "table2/late/dmrn",
+    "authors_dmrfe": "table2/late/dmrfe",
+    "authors_weak_av_att": "table1/W-A+V-att",
+}
 
 
 def define_flags() -> None:
     flags.DEFINE_string("data_dir", None, "Dataset directory.")
     flags.DEFINE_string("output_dir", None, "Where runs, HParams logs and experiments.md go.")
     flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds; mean and spread are reported.")
-    flags.DEFINE_list("tables", list(TABLES), "Tables to run.")
+    flags.DEFINE_list("tables", list(PAPER_TABLES), f"Tables to run, of {list(TABLES)}.")
     flags.DEFINE_string("only", "", "Regular expression on experiment names (e.g. '^table1/a$').")
     flags.DEFINE_integer("epochs", 20, "Epochs per run (sets trainer.epochs).")
     flags.DEFINE_integer("batch_size", None, "Videos per batch (default: the experiment's).")
     flags.DEFINE_float("learning_rate", None, "Learning rate (default: the experiment's).")
     flags.DEFINE_multi_string("params_override", [], "Applied to every experiment, last.")
     flags.DEFINE_string("split", "test", "Evaluation split.")
+    flags.DEFINE_multi_string(
+        "write_into",
+        [],
+        f"Markdown files whose block between {MARKERS[0]!r} and {MARKERS[1]!r} is replaced by "
+        "the report's tables (e.g. README.md).",
+    )
+
+
+MARKERS = ("<!-- paper-tables:begin -->", "<!-- paper-tables:end -->")
+
+
+def replace_marked_block(text: str, block: str, path: str = "file") -> str:
+    """`text` with the lines between the MARKERS replaced by `block` (ValueError without them)."""
+    begin, end = (text.find(m) for m in MARKERS)
+    if begin < 0 or end < begin:
+        raise ValueError(f"{path}: no {MARKERS[0]} ... {MARKERS[1]} block to write the tables into")
+    return text[: begin + len(MARKERS[0])] + "\n" + block.strip("\n") + "\n" + text[end:]
 
 
 def _safe(name: str) -> str:
@@ -153,8 +184,11 @@ def finished_results(output_dir: str) -> dict:
         for seed_dir in sorted(os.listdir(runs)):
             path = os.path.join(runs, seed_dir, f"eval_{FLAGS.split}.json")
             if os.path.exists(path):
+                spec = experiment_spec(name)
+                # authors_* rows are keyed by name: their labels repeat the paper tables'.
+                key = name if spec.table == "authors" else spec.label
                 with open(path, encoding="utf-8") as f:
-                    results.setdefault(experiment_spec(name).label, []).append(json.load(f))
+                    results.setdefault(key, []).append(json.load(f))
     return results
 
 
@@ -190,6 +224,27 @@ def render_report(results: dict) -> str:
                 [{"name": "ED-TCN", "values": values("ED-TCN")}], {"ED-TCN": report.PAPER_ED_TCN}
             ),
         ]
+    paper_cells = {
+        "table1": report.PAPER_TABLE1,
+        "table2": report.PAPER_TABLE2,
+        "table3": report.PAPER_TABLE3,
+    }
+    authors = [
+        {"name": cell, "label": name, "values": values(name)}
+        for name, cell in _AUTHORS_CELLS.items()
+        if name in results
+    ]
+    if "authors_avdln" in results:
+        authors += [
+            {"name": f"table3/AVDLN/{k}", "label": f"authors_avdln {k.upper()}",
+             "values": values("authors_avdln", k)}
+            for k in ("a2v", "v2a")
+        ]  # fmt: skip
+    if authors:
+        parts += [
+            "## The authors' recipes (authors_*), accuracy (%)\n",
+            report.markdown_table(authors, paper_cells, name_header="experiment"),
+        ]
     table3 = {
         n: {k: values(n, k) for k in ("a2v", "v2a")} for n in ("AVDLN", "DCCA") if n in results
     }
@@ -221,6 +276,12 @@ def main(argv):
         fail(str(e.args[0]) if isinstance(e, LookupError) and e.args else str(e))
     if not selected:
         fail(f"--only={FLAGS.only!r} matches no experiment of {FLAGS.tables}")
+    for path in FLAGS.write_into:  # a missing block fails before hours of training
+        try:
+            with open(path, encoding="utf-8") as f:
+                replace_marked_block(f.read(), "", path)
+        except (OSError, ValueError) as e:
+            fail(f"--write_into: {e}")
     total = len(selected) * len(seeds)
     done = 0
     for name in selected:
@@ -239,7 +300,14 @@ def main(argv):
             print(f"[{done}/{total}] {name} seed {seed}: {shown}", flush=True)
             report = render_report(finished_results(FLAGS.output_dir))
             write_text_atomic(os.path.join(FLAGS.output_dir, "experiments.md"), report)
-    print(render_report(finished_results(FLAGS.output_dir)))
+    final = render_report(finished_results(FLAGS.output_dir))
+    print(final)
+    tables = final.split("\n", 1)[1]  # without the report's title
+    for path in FLAGS.write_into:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        write_text_atomic(path, replace_marked_block(text, tables, path))
+        print(f"wrote the tables into {path}")
     if done < total:
         fail(f"{total - done} of {total} runs failed (see above)")
 
