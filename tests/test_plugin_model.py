@@ -125,5 +125,5 @@ def test_without_the_import_the_model_is_a_one_line_error(plugin, tmp_path):
     )  # fmt: skip
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
-    assert "unknown experiment 'toy/segment_mlp' (known: table1/a" in last
+    assert "unknown experiment 'toy/segment_mlp' (known: authors_a" in last
     assert np.all([not model_dir.exists()])
