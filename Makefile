@@ -1,15 +1,15 @@
 # Every target installs what it needs into its own virtual environment, idempotently.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
-LATEST_VENV ?= .venv-latest
+TFIO_VENV ?= .venv-tfio
 JAX_VENV ?= .venv-jax
 CONSTRAINTS ?= constraints.txt
-LATEST_CONSTRAINTS ?= constraints-latest.txt
+TFIO_CONSTRAINTS ?= constraints-tfio.txt
 JAX_CONSTRAINTS ?= constraints-jax.txt
 PYTEST_ARGS ?=
 # The stamp changes whenever the install inputs change, so `make` reinstalls only then.
 STAMP := $(VENV)/.installed-$(shell cat setup.py $(CONSTRAINTS) | md5sum | cut -c1-12)
-LATEST_STAMP := $(LATEST_VENV)/.installed-$(shell cat setup.py $(LATEST_CONSTRAINTS) | md5sum | cut -c1-12)
+TFIO_STAMP := $(TFIO_VENV)/.installed-$(shell cat setup.py $(TFIO_CONSTRAINTS) | md5sum | cut -c1-12)
 JAX_STAMP := $(JAX_VENV)/.installed-$(shell cat setup.py $(JAX_CONSTRAINTS) | md5sum | cut -c1-12)
 # The tests that need no TensorFlow: the layers and the model builders (keras.ops only).
 JAX_TESTS ?= tests/test_layer_*.py tests/test_models_backend_agnostic.py \
@@ -20,7 +20,7 @@ DEMO_MODEL ?= runs/demo
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: venv venv-latest venv-jax test test-slow test-latest test-jax lint format demo tables clean
+.PHONY: venv venv-tfio venv-jax test test-slow test-tfio test-jax lint format demo tables clean
 
 venv: $(STAMP)
 $(STAMP): setup.py $(CONSTRAINTS)
@@ -30,12 +30,13 @@ $(STAMP): setup.py $(CONSTRAINTS)
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-venv-latest: $(LATEST_STAMP)
-$(LATEST_STAMP): setup.py $(LATEST_CONSTRAINTS)
-	test -x $(LATEST_VENV)/bin/python || $(PYTHON) -m venv $(LATEST_VENV)
-	$(LATEST_VENV)/bin/python -m pip install --quiet --upgrade pip setuptools wheel
-	$(LATEST_VENV)/bin/python -m pip install --quiet -c $(LATEST_CONSTRAINTS) -e ".[test]"
-	rm -f $(LATEST_VENV)/.installed-*
+# The optional tensorflow-io extra on TF 2.17, the last TensorFlow its native ops load with.
+venv-tfio: $(TFIO_STAMP)
+$(TFIO_STAMP): setup.py $(TFIO_CONSTRAINTS)
+	test -x $(TFIO_VENV)/bin/python || $(PYTHON) -m venv $(TFIO_VENV)
+	$(TFIO_VENV)/bin/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(TFIO_VENV)/bin/python -m pip install --quiet -c $(TFIO_CONSTRAINTS) -e ".[test,tfio]"
+	rm -f $(TFIO_VENV)/.installed-*
 	touch $@
 
 # Keras on JAX and no TensorFlow; ave_tf itself without its (TensorFlow) dependencies.
@@ -64,9 +65,10 @@ test: venv lint
 test-slow: venv
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
 
-# The same default suite on the newest TensorFlow, where tensorflow-io's native ops do not load.
-test-latest: venv-latest
-	$(LATEST_VENV)/bin/python -m pytest -m "not slow" -q $(PYTEST_ARGS)
+# The same default suite with tensorflow-io's native ops loaded (TF 2.17): its resampler and
+# file systems.
+test-tfio: venv-tfio
+	$(TFIO_VENV)/bin/python -m pytest -m "not slow" -q $(PYTEST_ARGS)
 
 # The layers and model builders under KERAS_BACKEND=jax, in a virtual environment without
 # TensorFlow (what timing the models on a machine without TensorFlow needs). The tests run
@@ -89,4 +91,4 @@ tables: venv
 		--output_dir=$(TABLES_DIR) $(TABLES_FLAGS) --write_into=README.md
 
 clean:
-	rm -rf $(VENV) $(LATEST_VENV) $(JAX_VENV) runs .pytest_cache
+	rm -rf $(VENV) $(TFIO_VENV) $(JAX_VENV) runs .pytest_cache

@@ -27,9 +27,6 @@ setup(
     include_package_data=True,
     install_requires=[
         "tensorflow>=2.16",
-        # Native ops (S3/HDFS file systems, audio resampling) load with TF 2.16/2.17 only;
-        # ave_tf falls back with a clear message elsewhere (ave_tf/utils/tfio_compat.py).
-        "tensorflow-io>=0.37",
         "tensorflow-serving-api>=2.16",
         "tensorboard>=2.16",
         "keras>=3.3",
@@ -47,6 +44,10 @@ setup(
         "gpu": ["tensorflow[and-cuda]"],
         # Optional: the Apache Beam extraction pipeline (ave_tf/features/beam_pipeline.py).
         "beam": ["apache-beam[tfrecord]"],
+        # Optional, unmaintained: S3/HDFS/Azure/HTTP file systems and its audio resampler.
+        # Its native ops load with TF 2.16/2.17 only (constraints-tfio.txt); elsewhere ave_tf
+        # says why a feature is unavailable (ave_tf/utils/tfio_compat.py).
+        "tfio": ["tensorflow-io>=0.37"],
     },
     entry_points={"console_scripts": CONSOLE_SCRIPTS},
 )

@@ -137,6 +137,8 @@ def test_ffmpeg_resampler_keeps_frequency_and_length():
     assert abs(out.size - 32000) <= 64
     assert _dominant_hz(out) == pytest.approx(1000, abs=2)
     np.testing.assert_array_equal(video_decoding.resample(wave, 16000), wave)
+    # "auto" is FFmpeg on every stack, tensorflow-io installed or not.
+    np.testing.assert_array_equal(video_decoding.resample(wave, rate, "auto"), out)
 
 
 def test_tfio_resampler_matches_ffmpeg_where_it_loads():

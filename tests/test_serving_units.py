@@ -318,3 +318,16 @@ def test_client_retries_unavailable_then_reports_code_and_attempts():
     assert raised.value.code == grpc.StatusCode.UNAVAILABLE
     assert f"127.0.0.1:{port}: UNAVAILABLE after 2 attempts" in str(raised.value)
     assert time.monotonic() - start >= BACKOFF_SECONDS  # waited before the second attempt
+
+
+def test_a_busy_port_is_refused_and_the_default_host_is_loopback(tmp_path):
+    from ave_tf.serving.server import ServerStartError, create_server
+
+    registry = ModelRegistry([ModelSource("m", str(tmp_path))], loader=FakeModel)
+    first, port = create_server(registry, port=0, max_workers=1)
+    first.start()
+    try:
+        with pytest.raises(ServerStartError, match=f"cannot listen on 127.0.0.1:{port}"):
+            create_server(registry, port=port, max_workers=1)
+    finally:
+        first.stop(0)

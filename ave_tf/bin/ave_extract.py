@@ -54,7 +54,10 @@ def define_extractor_flags(default_protocol: str = "release") -> None:
         "pad_last", False, "Keep a trailing partial second (>= 0.25 s) as a padded segment."
     )
     flags.DEFINE_enum(
-        "resampler", "auto", list(RESAMPLERS), "16 kHz resampler: auto = tensorflow-io if it loads."
+        "resampler",
+        "auto",
+        list(RESAMPLERS),
+        "16 kHz resampler: auto = ffmpeg; tfio needs the optional tensorflow-io.",
     )
     flags.DEFINE_enum(
         "protocol",

@@ -8,7 +8,7 @@ Example:
 
   ave_serve --model_base_path=export/ave --port=8500
   ave_serve --model_config_file=export/ave/models.config --port=0   # prints the chosen port:
-  # ave_serve: serving ave on port 40997; listening on 0.0.0.0:40997
+  # ave_serve: serving ave on port 40997; listening on 127.0.0.1:40997
 """
 
 import os
@@ -31,7 +31,9 @@ def define_flags() -> None:
         None,
         "TF-Serving models.config (model_config_list) for several models.",
     )
-    flags.DEFINE_string("host", "0.0.0.0", "Address to listen on (127.0.0.1 for loopback only).")
+    flags.DEFINE_string(
+        "host", "127.0.0.1", "Address to listen on (loopback by default; 0.0.0.0 for every one)."
+    )
     flags.DEFINE_integer("port", 8500, "gRPC port; 0 picks a free port and prints it.")
     flags.DEFINE_float(
         "file_system_poll_wait_seconds", 1.0, "Seconds between polls for new versions; 0 = never."

@@ -32,7 +32,7 @@ class PcaPostprocessor:
     def __init__(self, params_path: str, quantize: bool = True):
         require_weight_file(params_path, VGGISH_PCA_FLAG, VGGISH_PCA_HOW_TO_GET)
         try:
-            with np.load(params_path) as params:
+            with np.load(params_path, allow_pickle=False) as params:
                 self.eigen_vectors = np.asarray(params[PCA_EIGEN_VECTORS], np.float64)
                 self.means = np.asarray(params[PCA_MEANS], np.float64).reshape(-1, 1)
         except (OSError, KeyError, ValueError) as e:

@@ -59,7 +59,8 @@ class DecodeConfig:
       frames_per_second: frames sampled uniformly in each 1-s segment (16 in the paper).
       frame_size: frames are resized to frame_size x frame_size (224 for VGG-19).
       pad_last: keep a trailing partial second as a padded segment (see the module docstring).
-      resampler: "auto" (tensorflow-io where its ops load, else FFmpeg), "tfio" or "ffmpeg".
+      resampler: "auto" or "ffmpeg" (FFmpeg's libswresample), or "tfio" (the optional
+        tensorflow-io's resampler, 20-100x slower: benchmarks/resample_benchmark.py).
       frame_sampling: "release" or "timed" (see the module docstring).
     """
 
@@ -139,7 +140,7 @@ def resample(waveform: np.ndarray, rate: int, resampler: str = "auto") -> np.nda
     """Mono waveform at `rate` -> float32 waveform at 16 kHz."""
     if rate == SAMPLE_RATE or waveform.size == 0:
         return waveform.astype(np.float32)
-    if resampler == "tfio" or (resampler == "auto" and load_tfio()[0] is not None):
+    if resampler == "tfio":
         return resample_tfio(waveform, rate)
     return resample_ffmpeg(waveform, rate)
 

@@ -20,13 +20,18 @@ def channel_options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[st
     ]
 
 
+# gRPC sets SO_REUSEPORT by default: a second server on a busy port would bind too and silently
+# take a share of the requests. Off, its bind fails.
+_EXCLUSIVE_PORT = [("grpc.so_reuseport", 0)]
+
+
 class ServerStartError(RuntimeError):
     """The server could not bind its address."""
 
 
 def create_server(
     registry: ModelRegistry,
-    host: str = "0.0.0.0",
+    host: str = "127.0.0.1",
     port: int = 8500,
     max_workers: int = 16,
     max_message_bytes: int = MAX_MESSAGE_BYTES,
@@ -34,7 +39,7 @@ def create_server(
     """Builds (not starts) the server; returns it with the bound port (`port=0` picks one)."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
-        options=channel_options(max_message_bytes),
+        options=channel_options(max_message_bytes) + _EXCLUSIVE_PORT,
     )
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
         PredictionServicer(registry), server

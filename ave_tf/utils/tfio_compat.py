@@ -1,8 +1,9 @@
-"""tensorflow-io, where its native ops load (TF 2.16 and 2.17), with a clear fallback elsewhere.
+"""tensorflow-io, an optional extra (`ave_tf[tfio]`), where its native ops load (TF 2.16/2.17).
 
 tensorflow-io registers extra file systems (S3, HDFS, Azure, HTTP) and provides an audio
-resampler. Its shared objects fail with undefined symbols on TF >= 2.18; ave_tf then keeps
-working on local and GCS paths and says why the others are unavailable.
+resampler. Its last release (0.37.1) is unmaintained, and its shared objects fail with undefined
+symbols on TF >= 2.18. Without it ave_tf works on local and GCS paths (FFmpeg resamples audio,
+faster: benchmarks/resample_benchmark.py) and says why the other schemes are unavailable.
 """
 
 import functools
@@ -23,7 +24,13 @@ def load_tfio():
     """Returns (module, None) when tensorflow-io's native ops load, else (None, reason)."""
     try:
         import tensorflow_io as tfio
-
+    except ImportError:
+        reason = (
+            "tensorflow-io is not installed (the optional extra ave_tf[tfio]; its native ops "
+            f"load with TF 2.16/2.17, this is TensorFlow {tf.__version__})"
+        )
+        return None, reason
+    try:
         # Importing is lazy; running an op loads the shared object for real.
         _ = tfio.audio.resample(tf.zeros([2, 1]), rate_in=2, rate_out=2)
         # Loading the file-system plugins registers s3://, hdfs://, ...
@@ -63,5 +70,6 @@ def ensure_filesystem(path: str) -> None:
         scheme = path.split("://", 1)[0]
         raise TfioUnavailableError(
             f"{path}: {scheme}:// paths need tensorflow-io, but {reason}. "
-            "Use a local or gs:// path, or install the pinned stack (constraints.txt)."
+            "Use a local or gs:// path, or the optional tensorflow-io stack "
+            "(pip install -c constraints-tfio.txt ave_tf[tfio])."
         )
