@@ -361,11 +361,15 @@ def resize_bilinear(image: np.ndarray, size: int) -> np.ndarray:
         return image
     rows, rows_next, row_low, row_high = _fixed_point_taps(height, size)
     cols, cols_next, col_low, col_high = _fixed_point_taps(width, size)
-    pixels = image.astype(np.int64)
-    horizontal = (
-        pixels[:, cols] * col_low[None, :, None] + pixels[:, cols_next] * col_high[None, :, None]
-    )  # [H, size, C], scaled by 2^11
-    top, bottom = horizontal[rows] >> 4, horizontal[rows_next] >> 4
+
+    def horizontal(source_rows):  # [size, size, C], scaled by 2^11 (fits int32)
+        picked = image[source_rows].astype(np.int32)
+        return (
+            picked[:, cols] * col_low[None, :, None]
+            + picked[:, cols_next] * col_high[None, :, None]
+        )
+
+    top, bottom = horizontal(rows) >> 4, horizontal(rows_next) >> 4
     low, high = row_low[:, None, None], row_high[:, None, None]
     out = (((low * top) >> 16) + ((high * bottom) >> 16) + 2) >> 2
     return np.clip(out, 0, 255).astype(np.uint8)
@@ -384,8 +388,8 @@ def _fixed_point_taps(source: int, size: int):
     after = lower >= source - 1
     fraction[after], lower[after] = 0, source - 1
     upper = np.minimum(lower + 1, source - 1)
-    high = np.rint(fraction * _COEF_SCALE).astype(np.int64)
-    low = np.rint((np.float32(1) - fraction) * _COEF_SCALE).astype(np.int64)
+    high = np.rint(fraction * _COEF_SCALE).astype(np.int32)
+    low = np.rint((np.float32(1) - fraction) * _COEF_SCALE).astype(np.int32)
     return lower, upper, low, high
 
 
