@@ -302,7 +302,8 @@ def main(argv):
             write_text_atomic(os.path.join(FLAGS.output_dir, "experiments.md"), report)
     final = render_report(finished_results(FLAGS.output_dir))
     print(final)
-    tables = final.split("\n", 1)[1]  # without the report's title
+    # Without the report's title, one heading level down (the tables go under a section).
+    tables = re.sub(r"^## ", "### ", final.split("\n", 1)[1], flags=re.MULTILINE)
     for path in FLAGS.write_into:
         with open(path, encoding="utf-8") as f:
             text = f.read()
