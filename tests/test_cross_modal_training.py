@@ -245,7 +245,7 @@ def test_segment_pairs_are_every_labelled_segment_with_its_pooled_visual(toy_dat
     assert not np.array_equal(first[0]["audio"], other[0]["audio"])  # reshuffled per seed
     # The model's global average of the repeated vector is the vector.
     model = build_cross_modal_model(CrossModalConfig(hidden_size=8, embedding_dim=4))
-    pooled = model.get_layer("visual_global_pool")(first[0]["visual"])
+    pooled, _ = model.get_layer("visual_global_pool")(first[0]["visual"])
     np.testing.assert_allclose(pooled[:, 0], first[0]["visual"][:, 0, 0, 0], rtol=1e-6)
 
 

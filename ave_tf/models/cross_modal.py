@@ -32,7 +32,7 @@ import keras
 from keras import layers, ops
 
 from ave_tf.data import schema
-from ave_tf.layers import SegmentMask
+from ave_tf.layers import SegmentMask, SpatialAveragePooling
 from ave_tf.models.registry import register_model
 from ave_tf.utils import hyperparams
 
@@ -288,9 +288,9 @@ def build_cross_modal_model(config: CrossModalConfig, use_cudnn="auto") -> keras
     visual = keras.Input((None, *schema.VISUAL_SHAPE), name="visual")
 
     # === Graph ===
-    pooled_visual = layers.TimeDistributed(
-        layers.GlobalAveragePooling2D(), name="visual_global_pool"
-    )(visual)
+    # Not TimeDistributed(GlobalAveragePooling2D): traced with an unknown batch and T, Keras'
+    # TimeDistributed returned [B, B, 512] (the distance signature failed unless B was 1 or T).
+    pooled_visual, _ = SpatialAveragePooling(name="visual_global_pool")(visual)
     outputs = {}
     if config.method == "avdln":
         audio_embedding = _tower(audio, config, config.embedding_dim, "audio")
