@@ -39,11 +39,16 @@ def _load(fixture: str):
         return {key: data[key] for key in data.files}
 
 
+def _weights(expected) -> dict:
+    """The seeded weights a fixture was made with, keyed as the authors' module keys them."""
+    shapes = [tuple(int(d) for d in s.strip("[]").split(",")) for s in expected["shapes"]]
+    return seeded_weights([str(k) for k in expected["keys"]], shapes, int(expected["seed"]))
+
+
 def _model_and_outputs(fixture: str):
     expected = _load(fixture)
     seed = int(expected["seed"])
-    shapes = [tuple(int(d) for d in s.strip("[]").split(",")) for s in expected["shapes"]]
-    weights = seeded_weights([str(k) for k in expected["keys"]], shapes, seed)
+    weights = _weights(expected)
     keras.utils.set_random_seed(0)
     model = build_model(get_experiment(CASES[fixture]).model, use_cudnn=False)
     used = load_authors_state_dict(model, weights)
@@ -51,6 +56,12 @@ def _model_and_outputs(fixture: str):
     inputs = seeded_inputs(seed)
     outputs = model({"audio": inputs["audio"], "visual": inputs["visual"]}, training=False)
     return expected, inputs, {k: np.asarray(v) for k, v in outputs.items()}
+
+
+def _assert_authors_loss(labels, logits, expected_loss) -> None:
+    """Their MultiLabelSoftMarginLoss on the probabilities (authors_*_original_loss's loss)."""
+    total, count = softmax_multilabel_soft_margin(tf.constant(labels), tf.constant(logits), 29)
+    assert float(total / count) == pytest.approx(float(expected_loss), abs=1e-5)
 
 
 def test_fixtures_are_small():
@@ -64,11 +75,7 @@ def test_supervised_models_match_the_authors_modules(fixture):
     probabilities = tf.nn.softmax(outputs["logits"], axis=-1).numpy()
     np.testing.assert_allclose(probabilities, expected["probabilities"], atol=1e-5)
     np.testing.assert_allclose(outputs["attention"], expected["attention"], atol=1e-5)
-    # The authors' loss (MultiLabelSoftMarginLoss on the probabilities), as authors_*_original_loss.
-    total, count = softmax_multilabel_soft_margin(
-        tf.constant(inputs["labels"]), tf.constant(outputs["logits"]), 29
-    )
-    assert float(total / count) == pytest.approx(float(expected["loss"]), abs=1e-5)
+    _assert_authors_loss(inputs["labels"], outputs["logits"], expected["loss"])
 
 
 def test_weak_model_matches_the_authors_module():
@@ -77,18 +84,14 @@ def test_weak_model_matches_the_authors_module():
     video = tf.nn.softmax(outputs["video_logits"], axis=-1).numpy()
     np.testing.assert_allclose(video, expected["video_probabilities"], atol=1e-5)
     np.testing.assert_allclose(outputs["attention"], expected["attention"], atol=1e-5)
-    total, count = softmax_multilabel_soft_margin(
-        tf.constant(inputs["video_labels"]), tf.constant(outputs["video_logits"]), 29
-    )
-    assert float(total / count) == pytest.approx(float(expected["loss"]), abs=1e-5)
+    _assert_authors_loss(inputs["video_labels"], outputs["video_logits"], expected["loss"])
 
 
 def test_the_paper_broadcast_differs_from_the_authors_code():
     """Guards the fixture: with eq. 4's broadcast the same weights give other attention maps."""
     expected = _load("att_net")
     seed = int(expected["seed"])
-    shapes = [tuple(int(d) for d in s.strip("[]").split(",")) for s in expected["shapes"]]
-    weights = seeded_weights([str(k) for k in expected["keys"]], shapes, seed)
+    weights = _weights(expected)
     config = get_experiment("authors_av_att").override(
         {"model": {"attention_guide_axis": "hidden"}}
     )
@@ -107,14 +110,9 @@ def test_a_state_dict_that_does_not_fit_is_refused():
         load_authors_state_dict(model, {"mystery.weight": np.zeros(3)})
 
 
-def _avdln_weights(expected):
-    shapes = [tuple(int(d) for d in s.strip("[]").split(",")) for s in expected["shapes"]]
-    return seeded_weights([str(k) for k in expected["keys"]], shapes, int(expected["seed"]))
-
-
 def test_avdln_matches_the_authors_keras_network():
     expected = _load("avdln")
-    weights = _avdln_weights(expected)
+    weights = _weights(expected)
     model = build_model(get_experiment("authors_avdln").model)
     assert sorted(load_authors_avdln_weights(model, weights)) == sorted(weights)
     inputs = seeded_inputs(int(expected["seed"]))
@@ -137,7 +135,7 @@ def _write_keras2_weights(path, weights, layer_names):
 
 
 def test_avdln_weights_file_of_the_authors_layout_loads(tmp_path):
-    weights = _avdln_weights(_load("avdln"))
+    weights = _weights(_load("avdln"))
     layers = ["input_1", "input_2", "dense_1", "dense_3", "leaky_re_lu_1", "dense_2", "dense_4"]
     path = str(tmp_path / "cmm_model_weights.h5")
     _write_keras2_weights(path, weights, layers)
@@ -164,8 +162,7 @@ def test_reconstructions_compute_the_authors_attention(name):
     """The recipes without an authors' module share their attention: with att_Net's attention
     weights they give att_Net's attention maps (the rest of them has no module to compare to)."""
     expected = _load("att_net")
-    shapes = [tuple(int(d) for d in s.strip("[]").split(",")) for s in expected["shapes"]]
-    weights = seeded_weights([str(k) for k in expected["keys"]], shapes, int(expected["seed"]))
+    weights = _weights(expected)
     attention = {k: v for k, v in weights.items() if k.startswith("affine_")}
     model = build_model(get_experiment(name).model, use_cudnn=False)
     assert sorted(load_authors_state_dict(model, attention)) == sorted(attention)

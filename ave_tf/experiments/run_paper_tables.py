@@ -25,7 +25,7 @@ FLAGS = flags.FLAGS
 # authors_* recipes (300 epochs each: run them with --tables=authors when there is time).
 PAPER_TABLES = ("table1", "table2", "ed_tcn", "table3")
 TABLES = (*PAPER_TABLES, "authors")
-# The paper cell each authors_* recipe reproduces, as a path into _PAPER_CELLS.
+# The paper cell each authors_* recipe reproduces: "table/row" ("table2/stage/fusion").
 _AUTHORS_CELLS = {
     "authors_a": "table1/A",
     "authors_v": "table1/V",

@@ -259,8 +259,8 @@ class VideoDecoder:
             raise VideoError(f"{self.path}: video is shorter than 1 s ({seconds:.2f} s)")
         fps, size = self.config.frames_per_second, self.config.frame_size
         indices = release_frame_indices(release_frame_interval(frame_count, seconds), total, fps)
-        wanted_set = {i for segment in indices for i in segment}
-        wanted = sorted(wanted_set)
+        wanted = {i for segment in indices for i in segment}
+        last_wanted = indices[-1][-1]  # indices never decrease
         picked: dict[int, np.ndarray] = {}
         last = None
         released = 0
@@ -269,12 +269,12 @@ class VideoDecoder:
                 stream = container.streams.video[0]
                 stream.thread_type = "AUTO"
                 for number, frame in enumerate(container.decode(stream)):
-                    if number > wanted[-1]:
+                    if number > last_wanted:
                         break
                     last = frame
-                    if number in wanted_set:
+                    if number in wanted:
                         picked[number] = resize_bilinear(frame.to_ndarray(format="rgb24"), size)
-                    while released < total and max(indices[released]) <= number:
+                    while released < total and indices[released][-1] <= number:
                         yield np.stack([picked[i] for i in indices[released]])
                         released += 1
         except (av.error.FFmpegError, OSError, ValueError) as e:

@@ -15,6 +15,7 @@ it is the vector itself), plus `pair_labels` [n].
 """
 
 import dataclasses
+import functools
 import math
 
 import numpy as np
@@ -58,10 +59,14 @@ class SegmentPairs:
             )
         return cls(np.concatenate(audio), np.concatenate(visual), np.concatenate(labels))
 
+    @functools.cached_property
+    def _table(self) -> tf.data.Dataset:
+        # Built once, not per epoch: from_tensor_slices copies the arrays (8.6 MB full size).
+        return tf.data.Dataset.from_tensor_slices((self.audio, self.visual, self.labels))
+
     def dataset(self, batch_size: int, seed: int) -> tf.data.Dataset:
         """One epoch: all pairs in a seeded random order, `batch_size` per batch."""
-        ds = tf.data.Dataset.from_tensor_slices((self.audio, self.visual, self.labels))
-        ds = ds.shuffle(max(self.size, 1), seed=seed, reshuffle_each_iteration=False)
+        ds = self._table.shuffle(max(self.size, 1), seed=seed, reshuffle_each_iteration=False)
         ds = ds.batch(batch_size).map(_as_model_batch, num_parallel_calls=pipeline.AUTOTUNE)
         return ds.prefetch(pipeline.AUTOTUNE)
 
