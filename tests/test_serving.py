@@ -7,10 +7,7 @@ GetModelStatus, bad requests, a hot swap of versions, concurrent clients and `av
 
 import json
 import os
-import queue
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +18,7 @@ import export_fixtures as fx
 import grpc
 import numpy as np
 import pytest
+from serving_servers import ENV, Server, _free_port, _wait_available
 from tensorflow_serving.apis import classification_pb2, get_model_metadata_pb2
 
 from ave_tf.export import signatures as sig
@@ -28,118 +26,15 @@ from ave_tf.export import versions
 from ave_tf.serving.client import ServingClient, ServingError, predict_serialized
 from ave_tf.serving.timeline import event_timeline
 
-ENV = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "2"}
-START_TIMEOUT = 300
-SERVERS = ["ave_serve", "tensorflow_model_server"]
-MODELS_CONFIG = """\
-model_config_list {{
-  config {{ name: "ave" base_path: "{ave}" model_platform: "tensorflow"
-           version_labels {{ key: "stable" value: 1 }} }}
-  config {{ name: "ave_swap" base_path: "{swap}" model_platform: "tensorflow" }}
-}}
-"""
-
-
-class Server:
-    """A server process on loopback; `kind` says which implementation."""
-
-    def __init__(self, kind: str, process: subprocess.Popen, address: str, swap_base: str):
-        self.kind = kind
-        self.process = process
-        self.address = address
-        self.swap_base = swap_base
-        self.client = ServingClient(address, timeout=120, retries=0)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(kind: str, config_file: str, log) -> tuple[subprocess.Popen, str]:
-    if kind == "ave_serve":
-        command = [
-            sys.executable,
-            "-m",
-            "ave_tf.bin.ave_serve",
-            f"--model_config_file={config_file}",
-            "--host=127.0.0.1",
-            "--port=0",
-            "--file_system_poll_wait_seconds=0.5",
-        ]
-        process = subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=log, text=True)
-        lines = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(x) for x in process.stdout], daemon=True).start()
-        try:
-            line = lines.get(timeout=START_TIMEOUT)  # "ave_serve: listening on HOST:PORT"
-        except queue.Empty:
-            line = ""
-        if "listening on" not in line:
-            process.kill()
-            raise RuntimeError(f"ave_serve did not start (printed {line!r}); see its log")
-        return process, line.strip().rsplit(" ", 1)[-1]
-    port = _free_port()
-    command = [
-        kind,
-        f"--port={port}",
-        f"--model_config_file={config_file}",
-        "--file_system_poll_wait_seconds=1",
-        "--enable_model_warmup=true",
-    ]
-    process = subprocess.Popen(command, stdout=log, stderr=log)
-    return process, f"127.0.0.1:{port}"
-
-
-def _wait_available(client: ServingClient, model: str, version: int, timeout: float = 120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            statuses = client.model_status(model, timeout=5).model_version_status
-            if any(s.version == version and s.state == s.AVAILABLE for s in statuses):
-                return
-        except ServingError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"{model} version {version} not AVAILABLE after {timeout} s")
-
 
 @pytest.fixture(scope="module")
-def exported():
-    return fx.shared_export()
+def exported(serving_export):
+    return serving_export
 
 
 @pytest.fixture(scope="module")
 def cases(exported):
     return fx.signature_cases(exported)
-
-
-@pytest.fixture(scope="module", params=SERVERS)
-def server(request, exported, tmp_path_factory):
-    kind = request.param
-    if kind != "ave_serve" and shutil.which(kind) is None:
-        pytest.skip(f"{kind} is not on PATH; these tests ran against ave_serve only")
-    root = tmp_path_factory.mktemp(kind)
-    swap_base = str(root / "swap")
-    shutil.copytree(exported["path"], os.path.join(swap_base, "1"))
-    config_file = root / "models.config"
-    config_file.write_text(MODELS_CONFIG.format(ave=exported["base"], swap=swap_base))
-    log_path = root / "server.log"
-    with open(log_path, "w") as log:
-        process, address = _start(kind, str(config_file), log)
-    server = Server(kind, process, address, swap_base)
-    try:
-        _wait_available(server.client, "ave", 1)
-        _wait_available(server.client, "ave_swap", 1)
-    except AssertionError:
-        process.kill()
-        raise AssertionError(log_path.read_text()[-3000:]) from None
-    yield server
-    server.client.close()
-    process.send_signal(signal.SIGTERM)
-    code = process.wait(timeout=60)
-    if kind == "ave_serve":
-        assert code == 0, log_path.read_text()[-3000:]  # graceful shutdown on SIGTERM
 
 
 def _predict_response(server: Server, inputs: dict, signature: str, model="ave", **kwargs):
@@ -318,6 +213,46 @@ def test_bad_request_is_refused_and_server_keeps_serving(server, cases, case):
     fx.assert_outputs_equal(
         "after", _outputs(_predict_response(server, good, sig.SUPERVISED)), expected
     )
+
+
+def _peak_rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        (line,) = [x for x in f if x.startswith("VmHWM:")]
+    return int(line.split()[1]) * 1024
+
+
+def test_huge_declared_shape_is_refused_before_allocation(server):
+    from tensorflow.core.framework import types_pb2
+    from tensorflow_serving.apis import predict_pb2
+
+    # A few dozen bytes declaring a 2 GB float tensor with one value: TensorFlow would fill the
+    # shape with that value; the server must refuse before building anything.
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = "ave"
+    request.model_spec.signature_name = sig.SUPERVISED
+    for key, shape in ((sig.AUDIO, [1, 20480, 128]), (sig.VISUAL, [1, 20480, 7, 7, 512])):
+        tensor = request.inputs[key]
+        tensor.dtype = types_pb2.DT_FLOAT
+        for size in shape:
+            tensor.tensor_shape.dim.add(size=size)
+        tensor.float_val.append(1.0)
+    assert len(request.inputs[sig.VISUAL].SerializeToString()) < 40
+    tracked = server.kind == "ave_serve" and os.path.exists(f"/proc/{server.process.pid}/status")
+    before = _peak_rss_bytes(server.process.pid) if tracked else 0
+    for signature in (sig.SUPERVISED, sig.SERVING_DEFAULT):
+        request.model_spec.signature_name = signature
+        with pytest.raises(ServingError) as raised:
+            server.client.predict_response(request)
+        assert raised.value.code == grpc.StatusCode.INVALID_ARGUMENT, raised.value
+    if tracked:
+        assert "over the server's limit" in raised.value.details, raised.value.details
+        assert _peak_rss_bytes(server.process.pid) - before < 200 << 20
+    # Declared shape and values must agree even when small (TF Serving's rule).
+    for key in (sig.AUDIO, sig.VISUAL):
+        request.inputs[key].tensor_shape.dim[1].size = 1
+    with pytest.raises(ServingError) as raised:
+        server.client.predict_response(request)
+    assert raised.value.code == grpc.StatusCode.INVALID_ARGUMENT, raised.value
 
 
 def test_batch_of_64_videos(server):

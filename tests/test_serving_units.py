@@ -17,7 +17,7 @@ from ave_tf.serving import tensor_codec
 from ave_tf.serving.client import BACKOFF_SECONDS, ServingClient, ServingError
 from ave_tf.serving.errors import RequestError, from_tf_error, tf_error_message
 from ave_tf.serving.model_registry import ModelRegistry, ModelSource
-from ave_tf.serving.request_validation import validate_inputs
+from ave_tf.serving.request_validation import admit_protos, validate_inputs
 from ave_tf.serving.timeline import event_timeline
 
 # Tensor codec.
@@ -52,23 +52,46 @@ def test_codec_round_trip(value):
     assert np.array_equal(tf.make_ndarray(proto), back) or expected.dtype.kind in "USO"
 
 
-def test_codec_reads_typed_value_fields_and_broadcast_strings():
-    proto = tensor_pb2.TensorProto(
-        dtype=types_pb2.DT_FLOAT,
+def _typed_proto(dtype, shape, **values):
+    return tensor_pb2.TensorProto(
+        dtype=dtype,
         tensor_shape=tensor_shape_pb2.TensorShapeProto(
-            dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=2)]
+            dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=d) for d in shape]
         ),
-        float_val=[1.5, 2.5],
+        **values,
     )
-    np.testing.assert_array_equal(tensor_codec.to_ndarray(proto), [1.5, 2.5])
-    strings = tensor_pb2.TensorProto(
-        dtype=types_pb2.DT_STRING,
-        tensor_shape=tensor_shape_pb2.TensorShapeProto(
-            dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=3)]
-        ),
-        string_val=[b"r"],
-    )
-    assert tensor_codec.to_ndarray(strings).tolist() == [b"r"] * 3
+
+
+def test_codec_reads_typed_value_fields_like_tensorflow():
+    cases = [
+        _typed_proto(types_pb2.DT_FLOAT, [2], float_val=[1.5, 2.5]),
+        _typed_proto(types_pb2.DT_INT64, [1, 2], int64_val=[-3, 2**40]),
+        _typed_proto(types_pb2.DT_INT8, [3], int_val=[-128, 0, 127]),
+        _typed_proto(types_pb2.DT_HALF, [2], half_val=[0x3C00, 0xC000]),  # 1.0, -2.0
+        _typed_proto(types_pb2.DT_BOOL, [2], bool_val=[True, False]),
+        _typed_proto(types_pb2.DT_STRING, [2], string_val=[b"r", b"s"]),
+        _typed_proto(types_pb2.DT_FLOAT, [0, 4]),
+    ]
+    for proto in cases:
+        got, want = tensor_codec.to_ndarray(proto), tf.make_ndarray(proto)
+        assert got.shape == want.shape and got.tolist() == want.tolist(), proto
+
+
+def test_codec_refuses_values_that_do_not_fill_the_declared_shape():
+    # TensorFlow would repeat the last value to fill the shape: a few bytes could ask for GBs.
+    huge = _typed_proto(types_pb2.DT_FLOAT, [1 << 20, 1 << 20], float_val=[1.0])
+    with pytest.raises(tensor_codec.TensorCodecError, match="must fill the shape"):
+        tensor_codec.to_ndarray(huge)
+    assert tensor_codec.declared_bytes(huge) == 4 << 40
+    for proto in (
+        _typed_proto(types_pb2.DT_STRING, [3], string_val=[b"r"]),
+        _typed_proto(types_pb2.DT_INT32, [2], int_val=[1, 2, 3]),
+        _typed_proto(types_pb2.DT_FLOAT, [3]),
+    ):
+        with pytest.raises(tensor_codec.TensorCodecError, match="must fill the shape"):
+            tensor_codec.to_ndarray(proto)
+    with pytest.raises(tensor_codec.TensorCodecError, match="negative dimension"):
+        tensor_codec.to_ndarray(_typed_proto(types_pb2.DT_FLOAT, [-1], float_val=[1.0]))
 
 
 def test_codec_rejects_inconsistent_protos():
@@ -158,6 +181,30 @@ def test_validation_names_the_bad_input(change, message):
             inputs[key] = value
     with pytest.raises(RequestError) as raised:
         validate_inputs("s", _signature(), inputs)
+    assert raised.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert message in raised.value.message
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"audio": _typed_proto(types_pb2.DT_DOUBLE, [1, 1, 128])}, "must be float32, got float64"),
+        ({"audio": _typed_proto(types_pb2.DT_FLOAT, [1, 128])}, "shape [?, ?, 128], got [1, 128]"),
+        ({"visual": _typed_proto(types_pb2.DT_FLOAT, [1, 9000, 7, 7, 512], float_val=[0.0])},
+         "over the server's limit of 1000000 (ave_serve --max_input_mb)"),
+        ({"audio": _typed_proto(types_pb2.DT_FLOAT, [1, 2, 128], float_val=[0.0])},
+         "input 'audio': 1 values for shape [1, 2, 128]"),
+        ({"text": _typed_proto(types_pb2.DT_FLOAT, [1])}, "input 'text' is not an input"),
+    ],
+)  # fmt: skip
+def test_admission_refuses_before_decoding(change, message):
+    protos = {
+        "audio": tensor_codec.to_tensor_proto(np.zeros([1, 2, 128], np.float32)),
+        "visual": tensor_codec.to_tensor_proto(np.zeros([1, 2, 7, 7, 512], np.float32)),
+    }
+    admit_protos("s", _signature(), protos, max_bytes=1_000_000)
+    with pytest.raises(RequestError) as raised:
+        admit_protos("s", _signature(), {**protos, **change}, max_bytes=1_000_000)
     assert raised.value.code == grpc.StatusCode.INVALID_ARGUMENT
     assert message in raised.value.message
 

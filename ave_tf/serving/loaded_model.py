@@ -11,7 +11,7 @@ from ave_tf.export import graph_check, warmup
 from ave_tf.export import signatures as sig
 from ave_tf.serving import tensor_codec
 from ave_tf.serving.errors import from_tf_error, invalid_argument, not_found
-from ave_tf.serving.request_validation import validate_inputs
+from ave_tf.serving.request_validation import DEFAULT_MAX_INPUT_BYTES, admit_protos, validate_inputs
 
 SERVE_TAG = "serve"
 MAX_WARMUP_RECORDS = 1000  # tensorflow_model_server's limit
@@ -89,6 +89,20 @@ class LoadedModel:
             raise from_tf_error(e) from None
         return {key: results[key].numpy() for key in wanted}
 
+    def predict_protos(
+        self,
+        signature_name: str,
+        protos,
+        output_filter=(),
+        max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
+    ) -> dict[str, np.ndarray]:
+        """`predict` on a request's TensorProtos, admitted (names, dtypes, shapes, size, value
+        counts) before any of them is turned into an array."""
+        name = signature_name or sig.SERVING_DEFAULT
+        admit_protos(name, self.signature(name), protos, max_input_bytes)
+        inputs = {key: tensor_codec.to_ndarray(proto) for key, proto in protos.items()}
+        return self.predict(name, inputs, output_filter)
+
     def classify(self, signature_name: str, examples: list[bytes]) -> dict[str, np.ndarray]:
         """Runs a classification signature on serialized tf.Examples: `classes`, `scores`."""
         name = signature_name or sig.SERVING_DEFAULT
@@ -112,8 +126,7 @@ class LoadedModel:
             kind = log.WhichOneof("log_type")
             if kind == "predict_log":
                 request = log.predict_log.request
-                inputs = {k: tensor_codec.to_ndarray(v) for k, v in request.inputs.items()}
-                self.predict(request.model_spec.signature_name, inputs)
+                self.predict_protos(request.model_spec.signature_name, request.inputs)
             elif kind == "classify_log":
                 request = log.classify_log.request
                 self.classify(request.model_spec.signature_name, serialized_examples(request.input))

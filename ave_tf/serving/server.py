@@ -6,6 +6,7 @@ import grpc
 from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc
 
 from ave_tf.serving.model_registry import ModelRegistry
+from ave_tf.serving.request_validation import DEFAULT_MAX_INPUT_BYTES
 from ave_tf.serving.servicer import ModelServicer, PredictionServicer
 
 # A batch of 64 ten-second videos is ~64 MB of float32 features; leave room for twice that.
@@ -35,6 +36,7 @@ def create_server(
     port: int = 8500,
     max_workers: int = 16,
     max_message_bytes: int = MAX_MESSAGE_BYTES,
+    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
 ) -> tuple[grpc.Server, int]:
     """Builds (not starts) the server; returns it with the bound port (`port=0` picks one)."""
     server = grpc.server(
@@ -42,7 +44,7 @@ def create_server(
         options=channel_options(max_message_bytes) + _EXCLUSIVE_PORT,
     )
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-        PredictionServicer(registry), server
+        PredictionServicer(registry, max_input_bytes), server
     )
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelServicer(registry), server)
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

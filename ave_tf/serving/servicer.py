@@ -24,6 +24,7 @@ from ave_tf.serving import tensor_codec
 from ave_tf.serving.errors import RequestError, invalid_argument
 from ave_tf.serving.loaded_model import serialized_examples
 from ave_tf.serving.model_registry import ModelRegistry
+from ave_tf.serving.request_validation import DEFAULT_MAX_INPUT_BYTES
 
 SIGNATURE_DEF_FIELD = "signature_def"
 _STATES = {
@@ -57,23 +58,49 @@ def _fill_model_spec(spec, model, signature_name: str | None) -> None:
         spec.signature_name = signature_name
 
 
+def model_metadata(registry: ModelRegistry, model_spec):
+    """GetModelMetadataResponse (signature_def) of the version a ModelSpec names."""
+    model = registry.resolve(model_spec)
+    signature_map = get_model_metadata_pb2.SignatureDefMap()
+    for key, value in model.signature_defs.items():
+        signature_map.signature_def[key].CopyFrom(value)
+    response = get_model_metadata_pb2.GetModelMetadataResponse()
+    _fill_model_spec(response.model_spec, model, None)
+    response.metadata[SIGNATURE_DEF_FIELD].Pack(signature_map)
+    return response
+
+
+def model_status(registry: ModelRegistry, spec):
+    """GetModelStatusResponse: every version of spec.name, or the one its version/label names."""
+    version = spec.version.value if spec.HasField("version") else None
+    if spec.version_label:
+        version = registry.resolve(spec).version
+    response = get_model_status_pb2.GetModelStatusResponse()
+    for status in registry.status(spec.name, version):
+        entry = response.model_version_status.add()
+        entry.version = status.version
+        entry.state = _STATES[status.state]
+        entry.status.SetInParent()  # present with error_code OK, as TF Serving answers
+        if status.error:
+            entry.status.error_code = grpc.StatusCode.UNKNOWN.value[0]
+            entry.status.error_message = status.error
+    return response
+
+
 class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
     """Predict, Classify and GetModelMetadata over a ModelRegistry."""
 
-    def __init__(self, registry: ModelRegistry):
+    def __init__(self, registry: ModelRegistry, max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES):
         self._registry = registry
+        self._max_input_bytes = max_input_bytes
 
     @_answer_errors
     def Predict(self, request, context):
         model = self._registry.resolve(request.model_spec)
         signature_name = request.model_spec.signature_name or sig.SERVING_DEFAULT
-        inputs = {}
-        for key, proto in request.inputs.items():
-            try:
-                inputs[key] = tensor_codec.to_ndarray(proto)
-            except tensor_codec.TensorCodecError as e:
-                raise invalid_argument(f"input '{key}': {e}") from None
-        outputs = model.predict(signature_name, inputs, request.output_filter)
+        outputs = model.predict_protos(
+            signature_name, request.inputs, request.output_filter, self._max_input_bytes
+        )
         response = predict_pb2.PredictResponse()
         _fill_model_spec(response.model_spec, model, signature_name)
         for key, value in outputs.items():
@@ -109,14 +136,7 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         for field in fields:
             if field != SIGNATURE_DEF_FIELD:
                 raise invalid_argument(f"Metadata field {field} is not supported")
-        model = self._registry.resolve(request.model_spec)
-        signature_map = get_model_metadata_pb2.SignatureDefMap()
-        for key, value in model.signature_defs.items():
-            signature_map.signature_def[key].CopyFrom(value)
-        response = get_model_metadata_pb2.GetModelMetadataResponse()
-        _fill_model_spec(response.model_spec, model, None)
-        response.metadata[SIGNATURE_DEF_FIELD].Pack(signature_map)
-        return response
+        return model_metadata(self._registry, request.model_spec)
 
     def Regress(self, request, context):
         context.abort(grpc.StatusCode.UNIMPLEMENTED, "AVE models have no regression signature")
@@ -133,19 +153,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
 
     @_answer_errors
     def GetModelStatus(self, request, context):
-        spec = request.model_spec
-        version = spec.version.value if spec.HasField("version") else None
-        if spec.version_label:
-            version = self._registry.resolve(spec).version
-        response = get_model_status_pb2.GetModelStatusResponse()
-        for status in self._registry.status(spec.name, version):
-            entry = response.model_version_status.add()
-            entry.version = status.version
-            entry.state = _STATES[status.state]
-            if status.error:
-                entry.status.error_code = grpc.StatusCode.UNKNOWN.value[0]
-                entry.status.error_message = status.error
-        return response
+        return model_status(self._registry, request.model_spec)
 
     def HandleReloadConfigRequest(self, request, context):
         context.abort(

@@ -2,7 +2,8 @@
 
 Numeric arrays travel as raw little-endian bytes in `tensor_content` (one memcpy each way), which
 is what makes a 64-video request (~64 MB of float32) cheap; strings use `string_val`. Protos that
-use the typed `*_val` fields (written by other clients) fall back to `tf.make_ndarray`.
+use the typed `*_val` fields (written by other clients) are read too, but only when their values
+fill the declared shape exactly: nothing is allocated for a shape the request does not carry.
 """
 
 import sys
@@ -38,6 +39,11 @@ def dtype_name(code: int) -> str:
     if code in _NUMPY_OF:
         return _NUMPY_OF[code].name
     return types_pb2.DataType.Name(code) if code in types_pb2.DataType.values() else str(code)
+
+
+def numpy_dtype(code: int) -> np.dtype | None:
+    """The numpy dtype of a numeric TensorProto dtype (None for strings and unsupported ones)."""
+    return _NUMPY_OF.get(code)
 
 
 def dtype_code(array: np.ndarray) -> int | None:
@@ -91,33 +97,98 @@ def proto_shape(proto: tensor_pb2.TensorProto) -> tuple[int, ...]:
     return tuple(int(d.size) for d in proto.tensor_shape.dim)
 
 
-def to_ndarray(proto: tensor_pb2.TensorProto) -> np.ndarray:
-    """The numpy value of a TensorProto (read-only view of `tensor_content` when present)."""
-    shape = proto_shape(proto)
+# The typed `*_val` field of each dtype (TensorProto's layout; int_val carries every narrow int).
+_TYPED_FIELD = {
+    types_pb2.DT_FLOAT: "float_val",
+    types_pb2.DT_DOUBLE: "double_val",
+    types_pb2.DT_HALF: "half_val",
+    types_pb2.DT_INT8: "int_val",
+    types_pb2.DT_INT16: "int_val",
+    types_pb2.DT_INT32: "int_val",
+    types_pb2.DT_UINT8: "int_val",
+    types_pb2.DT_UINT16: "int_val",
+    types_pb2.DT_INT64: "int64_val",
+    types_pb2.DT_UINT32: "uint32_val",
+    types_pb2.DT_UINT64: "uint64_val",
+    types_pb2.DT_BOOL: "bool_val",
+    types_pb2.DT_STRING: "string_val",
+}
+
+
+def element_count(proto: tensor_pb2.TensorProto) -> int:
+    """Elements the proto's shape declares (Python ints: no overflow); TensorCodecError if the
+    rank is unknown or a dimension negative."""
     if proto.tensor_shape.unknown_rank:
         raise TensorCodecError("tensor of unknown rank")
+    count = 1
+    for size in proto_shape(proto):
+        if size < 0:
+            raise TensorCodecError(f"negative dimension in shape {list(proto_shape(proto))}")
+        count *= size
+    return count
+
+
+def declared_bytes(proto: tensor_pb2.TensorProto) -> int:
+    """Bytes the declared shape would take as a numpy array (strings: the bytes they carry)."""
     if proto.dtype == types_pb2.DT_STRING:
-        values = list(proto.string_val)
-        count = int(np.prod(shape, dtype=np.int64))
-        if len(values) == 1 and count > 1:  # a single value fills the shape (TF semantics)
-            values = values * count
-        if len(values) != count:
-            raise TensorCodecError(f"{len(values)} strings for shape {list(shape)}")
-        out = np.empty(count, dtype=object)
-        out[:] = values
-        return out.reshape(shape)
-    if proto.dtype in _NUMPY_OF and proto.tensor_content:
-        dtype = _NUMPY_OF[proto.dtype]
-        expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        return sum(len(s) for s in proto.string_val)
+    dtype = _NUMPY_OF.get(proto.dtype)
+    if dtype is None:
+        raise TensorCodecError(f"unsupported dtype {dtype_name(proto.dtype)}")
+    return element_count(proto) * dtype.itemsize
+
+
+def value_count(proto: tensor_pb2.TensorProto) -> int:
+    """Elements the proto actually carries (in tensor_content or its typed field)."""
+    if proto.tensor_content and proto.dtype in _NUMPY_OF:
+        return len(proto.tensor_content) // _NUMPY_OF[proto.dtype].itemsize
+    field = _TYPED_FIELD.get(proto.dtype)
+    return len(getattr(proto, field)) if field else 0
+
+
+def check_values_match_shape(proto: tensor_pb2.TensorProto) -> None:
+    """TF Serving's rule: the values present must be exactly the elements the shape declares.
+
+    Checked before anything is allocated, so that a few bytes declaring a huge shape (which
+    TensorFlow would fill by repeating the last value) cost nothing.
+    """
+    count = element_count(proto)
+    shape = list(proto_shape(proto))
+    if proto.tensor_content and proto.dtype in _NUMPY_OF:
+        expected = count * _NUMPY_OF[proto.dtype].itemsize
         if len(proto.tensor_content) != expected:
             raise TensorCodecError(
-                f"tensor_content has {len(proto.tensor_content)} bytes, shape {list(shape)} of "
-                f"{dtype.name} needs {expected}"
+                f"tensor_content has {len(proto.tensor_content)} bytes, shape {shape} of "
+                f"{_NUMPY_OF[proto.dtype].name} needs {expected}"
             )
-        return np.frombuffer(proto.tensor_content, dtype=dtype.newbyteorder("<")).reshape(shape)
-    import tensorflow as tf  # typed *_val fields: rare, let TensorFlow decode them
+        return
+    have = value_count(proto)
+    if have != count:
+        raise TensorCodecError(
+            f"{have} values for shape {shape} ({count} elements); the values must fill the shape"
+        )
 
-    try:
-        return tf.make_ndarray(proto)
-    except (TypeError, ValueError) as e:
-        raise TensorCodecError(str(e).splitlines()[0]) from None
+
+def to_ndarray(proto: tensor_pb2.TensorProto) -> np.ndarray:
+    """The numpy value of a TensorProto (read-only view of `tensor_content` when present).
+
+    Raises TensorCodecError unless the values present fill the declared shape exactly.
+    """
+    if proto.dtype != types_pb2.DT_STRING and proto.dtype not in _NUMPY_OF:
+        raise TensorCodecError(f"unsupported dtype {dtype_name(proto.dtype)}")
+    check_values_match_shape(proto)
+    shape = proto_shape(proto)
+    count = int(np.prod(shape, dtype=np.int64))
+    if proto.dtype == types_pb2.DT_STRING:
+        out = np.empty(count, dtype=object)
+        out[:] = list(proto.string_val)
+        return out.reshape(shape)
+    dtype = _NUMPY_OF[proto.dtype]
+    if proto.tensor_content:
+        return np.frombuffer(proto.tensor_content, dtype=dtype.newbyteorder("<")).reshape(shape)
+    values = getattr(proto, _TYPED_FIELD[proto.dtype])
+    if proto.dtype == types_pb2.DT_HALF:  # half_val holds the float16 bit patterns
+        flat = np.fromiter(values, dtype=np.uint16, count=count).view(np.float16)
+    else:  # fromiter: no Python list of boxed values on the way
+        flat = np.fromiter(values, dtype=dtype, count=count)
+    return flat.reshape(shape)
