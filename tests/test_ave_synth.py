@@ -55,7 +55,7 @@ def test_refuses_an_existing_dataset_without_overwrite(written, capsys):
     before = {name: os.path.getmtime(out / name) for name in os.listdir(out)}
     with pytest.raises(SystemExit) as exit_info:
         _run_main(f"--output_dir={out}", f"--fraction={TINY}", "--noprogress")
-    assert exit_info.value.code == 1
+    assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "error:" in err and "--overwrite" in err
     assert {name: os.path.getmtime(out / name) for name in os.listdir(out)} == before
@@ -75,7 +75,7 @@ def test_refuses_an_existing_dataset_without_overwrite(written, capsys):
 def test_bad_flag_values_are_one_line_errors(tmp_path, capsys, bad, message):
     with pytest.raises(SystemExit) as exit_info:
         _run_main(f"--output_dir={tmp_path / 'out'}", "--noprogress", bad)
-    assert exit_info.value.code == 1
+    assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err
     assert not (tmp_path / "out").exists() or not os.listdir(tmp_path / "out")
@@ -91,7 +91,7 @@ def test_process_exit_status_and_message(tmp_path):
         timeout=120,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
-    assert result.returncode == 1
+    assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if "error:" in line]
     assert errors == [errors[-1]] and "--fraction" in errors[0]
     assert not out.exists()

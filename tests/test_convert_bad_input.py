@@ -1,4 +1,4 @@
-"""ave_convert on bad input, through the real binary: exit 1, one error line naming the
+"""ave_convert on bad input, through the real binary: exit 2, one error line naming the
 file/key/row, and nothing written. These inputs are caught before TensorFlow is imported, so each
 child process takes about a second."""
 
@@ -39,8 +39,8 @@ def run_convert(*flags: str, **kwargs) -> subprocess.CompletedProcess:
 
 
 def error_line(result: subprocess.CompletedProcess) -> str:
-    """The one error line, which must end stderr; the exit code must be 1."""
-    assert result.returncode == 1, (result.returncode, result.stderr[-2000:])
+    """The one error line, which must end stderr; the exit code must be 2."""
+    assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
     errors = [line for line in result.stderr.splitlines() if _ERROR_LINE.match(line)]
     assert len(errors) == 1, result.stderr[-2000:]
     assert result.stderr.rstrip().endswith(errors[0])

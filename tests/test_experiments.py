@@ -93,13 +93,13 @@ def test_runner_rejects_unknown_tables_and_bad_overrides(tmp_path):
         )  # fmt: skip
 
     unknown = run("--tables=table9")
-    assert unknown.returncode == 1 and "table9" in unknown.stderr.strip().splitlines()[-1]
+    assert unknown.returncode == 2 and "table9" in unknown.stderr.strip().splitlines()[-1]
     bad = run("--tables=table1", "--params_override=trainer.epoch=3")
-    assert bad.returncode == 1
+    assert bad.returncode == 2
     assert "trainer.epoch: unknown field" in bad.stderr.strip().splitlines()[-1]
     (tmp_path / "plain.md").write_text("no markers\n")
     unmarked = run("--tables=table1", f"--write_into={tmp_path / 'plain.md'}")
-    assert unmarked.returncode == 1
+    assert unmarked.returncode == 2
     assert "plain.md: no <!-- paper-tables:begin -->" in unmarked.stderr.strip().splitlines()[-1]
 
 

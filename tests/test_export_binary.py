@@ -82,7 +82,7 @@ def test_exports_a_trained_model_dir(tmp_path):
     assert info["models"]["supervised"]["config"]["hidden_size"] == 8
 
     again = _export(f"--model_dir={model_dir}", f"--export_base={base}", "--version=3")
-    assert again.returncode == 1
+    assert again.returncode == 2
     assert "--version=3" in again.stderr and "--overwrite" in again.stderr
 
 
@@ -96,7 +96,7 @@ def test_exports_a_trained_model_dir(tmp_path):
 )
 def test_bad_flags_exit_non_zero_with_one_line(flags, message):
     result = _export(*flags)
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert message in result.stderr
 
 
@@ -105,7 +105,7 @@ def test_refuses_wrong_tasks_before_loading(tmp_path):
         os.makedirs(tmp_path / name)
         (tmp_path / name / "config.json").write_text(json.dumps({"task": task, "model": {}}))
     result = _export(f"--model_dir={tmp_path / 'xm'}", f"--export_base={tmp_path / 'out'}")
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "holds a cross_modal model; expected supervised or weak" in result.stderr
     result = _export(
         f"--model_dir={tmp_path / 'sup'}",

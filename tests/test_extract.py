@@ -57,7 +57,7 @@ def first_run(tmp_path_factory):
 def test_failed_videos_are_reported_and_the_rest_written(first_run):
     root, _, result = first_run
     output = root / "out"
-    assert result.returncode == 1, result.stderr[-3000:]
+    assert result.returncode == 2, result.stderr[-3000:]
     last = result.stderr.strip().splitlines()[-1]
     assert "error: 2 of 3 videos failed; see" in last and "errors.json" in last
     assert "1 extracted, 0 cached, 2 failed; 1 written" in result.stdout
@@ -87,7 +87,7 @@ def test_rerun_resumes_from_the_cache(first_run):
     before = entry.stat().st_mtime_ns
     first = _read_split(str(root / "out"))[0]
     result = _ave_extract(*args)
-    assert result.returncode == 1, result.stderr[-3000:]
+    assert result.returncode == 2, result.stderr[-3000:]
     # The failed videos are tried again; the good one comes from the cache.
     assert "3 videos: 0 extracted, 1 cached, 2 failed; 1 written" in result.stdout
     assert entry.stat().st_mtime_ns == before
@@ -106,7 +106,7 @@ def test_missing_weights_fail_in_one_line_before_any_work(tmp_path):
         f"--vgg19_weights={missing}",
         f"--vggish_weights={missing}",
     )
-    assert result.returncode == 1
+    assert result.returncode == 2
     last = result.stderr.strip().splitlines()[-1]
     assert f"error: --vgg19_weights: weight file {missing} not found" in last
     assert "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5" in last

@@ -155,7 +155,7 @@ def test_convert_tool_fails_in_one_line(tmp_path):
         text=True,
         timeout=120,
     )
-    assert result.returncode == 1
+    assert result.returncode == 2
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("convert_vggish: error: ") and "missing.ckpt" in last
     assert not os.path.exists(tmp_path / "out.weights.h5")

@@ -122,7 +122,7 @@ def test_errors_are_one_line_and_name_the_input(tmp_path):
         f"--out={tmp_path / 'out'}",
         "--random_weights",
     )
-    assert result.returncode == 1
+    assert result.returncode == 2
     last = result.stderr.strip().splitlines()[-1]
     assert "error: --saved_model:" in last and "no_model does not exist" in last
     assert not (tmp_path / "out").exists()

@@ -123,7 +123,7 @@ def test_without_the_import_the_model_is_a_one_line_error(plugin, tmp_path):
         plugin, "ave_train", f"--data_dir={plugin['data']}", f"--model_dir={model_dir}",
         "--experiment=toy/segment_mlp",
     )  # fmt: skip
-    assert result.returncode == 1
+    assert result.returncode == 2
     last = result.stderr.strip().splitlines()[-1]
     assert "unknown experiment 'toy/segment_mlp' (known: authors_a" in last
     assert np.all([not model_dir.exists()])

@@ -114,14 +114,14 @@ def test_model_dir_with_another_configuration_is_refused(data_dir, tmp_path):
     first = _run("ave_train", *_train_args(data_dir, model_dir, 1, "--fusion=dmrn"))
     assert first.returncode == 0, first.stderr[-2000:]
     second = _run("ave_train", *_train_args(data_dir, model_dir, 2, "--fusion=concat"))
-    assert second.returncode == 1
+    assert second.returncode == 2
     line = _one_line_error(second.stderr)
     assert "different configuration" in line and "fusion" in line
 
 
 def test_bad_flags_and_bad_data_dir_fail_with_one_line(data_dir, tmp_path):
     bad_flag = _run("ave_train", *_train_args(data_dir, str(tmp_path / "m"), 1, "--fusion=bogus"))
-    assert bad_flag.returncode == 1
+    assert bad_flag.returncode == 2
     assert "--fusion" in _one_line_error(bad_flag.stderr)
 
     # DMRFE is a late-fusion ensemble only (Table 2): the model config rejects other stages.
@@ -129,7 +129,7 @@ def test_bad_flags_and_bad_data_dir_fail_with_one_line(data_dir, tmp_path):
         "ave_train", *_train_args(data_dir, str(tmp_path / "m2"), 1, "--fusion=dmrfe",
                                   "--fusion_stage=early")
     )  # fmt: skip
-    assert invalid_combination.returncode == 1
+    assert invalid_combination.returncode == 2
     assert "fusion" in _one_line_error(invalid_combination.stderr)
 
     copy = tmp_path / "old_schema"
@@ -138,7 +138,7 @@ def test_bad_flags_and_bad_data_dir_fail_with_one_line(data_dir, tmp_path):
     info["schema_version"] = 0
     (copy / "dataset.json").write_text(json.dumps(info))
     mismatched = _run("ave_train", *_train_args(str(copy), str(tmp_path / "m3"), 1))
-    assert mismatched.returncode == 1
+    assert mismatched.returncode == 2
     line = _one_line_error(mismatched.stderr)
     assert "dataset.json" in line and "schema version" in line
 

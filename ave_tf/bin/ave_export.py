@@ -17,6 +17,7 @@ from absl import app, flags
 
 from ave_tf.experiments.cli import define_experiment_flags, experiment_from_flags
 from ave_tf.utils.cli import run_main
+from ave_tf.utils.errors import describe
 
 FLAGS = flags.FLAGS
 
@@ -74,7 +75,7 @@ def _load(flag: str, model_dir: str):
     try:
         model, experiment = model_io.load_trained_experiment(model_dir, use_cudnn=False)
     except (OSError, ValueError, KeyError, ImportError) as e:
-        _fail(f"--{flag}={model_dir}: cannot load the trained model: {e}")
+        _fail(f"--{flag}={model_dir}: cannot load the trained model: {describe(e)}")
     info = {
         "model_dir": os.path.abspath(model_dir),
         "task": experiment.task.name,
@@ -147,7 +148,7 @@ def main(argv):
             extra_assets={"params.yaml": hyperparams.dump_yaml(experiment.to_dict())},
         )
     except (ExportError, OSError) as e:
-        _fail(str(e))
+        _fail(describe(e))
     print(f"ave_export: wrote {path}")
 
 

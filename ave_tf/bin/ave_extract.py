@@ -13,7 +13,7 @@ unless --pad_last.
 Resumable: each video's features are cached in OUTPUT_DIR/.features/ as soon as they are
 computed; rerunning the same command skips them and rebuilds the shards. Videos that cannot
 be processed (corrupt file, no audio or video stream, shorter than 1 s) are listed in
-OUTPUT_DIR/errors.json while the others are still written; the exit code is then 1.
+OUTPUT_DIR/errors.json while the others are still written; the exit code is then 2.
 """
 
 from absl import app, flags
@@ -139,7 +139,7 @@ def main(argv) -> None:
             verbose=FLAGS.progress,
         )
     except (WeightsError, DatasetError, AnnotationError, OSError) as e:
-        fail(str(e))
+        fail(e)
     print(f"{report.summary()} -> {FLAGS.output_dir}", flush=True)
     for failure in report.failed:
         print(f"  failed: {failure['error']}", flush=True)

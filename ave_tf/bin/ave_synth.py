@@ -96,7 +96,7 @@ def main(argv) -> None:
             verbose=sys.stdout.isatty() if FLAGS.progress is None else FLAGS.progress,
         )
     except (DatasetError, OSError) as e:
-        fail(str(e))
+        fail(e)
     videos = sum(split["videos"] for split in info.splits.values())
     seconds = time.time() - start
     counts = ", ".join(f"{name} {split['videos']}" for name, split in info.splits.items())

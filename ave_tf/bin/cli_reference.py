@@ -37,7 +37,10 @@ def reference() -> str:
         "# Command-line reference",
         "",
         "Generated from the flag definitions by `python -m ave_tf.bin.cli_reference`; a test keeps",
-        "it in sync. Every binary also takes absl's `--helpfull`, `--flagfile` and `--verbosity`.",
+        "it in sync. Every binary also takes absl's `--helpfull`, `--flagfile` and `--verbosity`,",
+        "and `--verbose` (print an error's traceback). Exit codes: 0 success; 2 an expected",
+        "failure, reported in one line naming the flag, file or record; 1 an internal error (a",
+        "bug: one line, `--verbose` for the traceback); 128 + N when stopped by signal N.",
         "Flags marked *(experiment)* are shortcuts: they set one field of the experiment config",
         "(shown in their help) and default to the experiment's value.",
     ]

@@ -13,7 +13,6 @@ The output is written to a temporary name and renamed, so it is never half-writt
 """
 
 import os
-import sys
 import tempfile
 
 import numpy as np
@@ -21,7 +20,7 @@ import tensorflow as tf
 from absl import app, flags
 
 from ave_tf.features import vggish
-from ave_tf.utils.cli import run_main
+from ave_tf.utils.cli import fail, run_main
 
 FLAGS = flags.FLAGS
 
@@ -99,8 +98,7 @@ def main(argv) -> None:
     try:
         path = convert(FLAGS.checkpoint, FLAGS.output)
     except (CheckpointError, ValueError, OSError) as e:
-        print(f"convert_vggish: error: {e}", file=sys.stderr)
-        sys.exit(1)
+        fail(str(e))
     print(f"wrote {path}")
 
 

@@ -42,6 +42,10 @@ def load_trained_experiment(model_dir: str, use_cudnn=False):
             f"{weights}: does not fit the model params.yaml describes ({e}); re-export it with "
             "the ave_tf version that trained it"
         ) from None
+    except OSError as e:  # h5py's errors name no file
+        raise RunDirError(
+            f"{weights}: not a readable weights file ({e}); retrain, or copy it again"
+        ) from None
     return model, experiment
 
 

@@ -12,8 +12,26 @@ def _umask_mode() -> int:
     return 0o666 & ~mask
 
 
+def _is_special(path: str) -> bool:
+    """A device or pipe (/dev/stdout, /dev/full, a FIFO): written in place; a rename would
+    replace the device node or link itself (with root's rights, for everyone)."""
+    if os.path.abspath(path).startswith(("/dev/", "/proc/")):
+        return True
+    return os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path)
+
+
+def _write_in_place(path: str, data: bytes) -> None:
+    try:
+        with open(path, "wb") as f:
+            f.write(data)
+    except OSError as e:  # a failed write or flush names no file: name it
+        raise OSError(e.errno, e.strerror, path) from None
+
+
 def write_text_atomic(path: str, text: str) -> None:
     """Writes `text` to `path` through a temporary file in the same directory."""
+    if _is_special(path):
+        return _write_in_place(path, text.encode("utf-8"))
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
     try:
@@ -35,6 +53,8 @@ def write_json_atomic(path: str, value) -> None:
 
 def write_bytes_atomic(path: str, data: bytes) -> None:
     """Writes `data` to `path` through a temporary file in the same directory."""
+    if _is_special(path):
+        return _write_in_place(path, data)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
     try:
