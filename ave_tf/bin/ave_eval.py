@@ -58,7 +58,11 @@ def main(argv):
     import tensorflow as tf
 
     from ave_tf.data import pipeline
-    from ave_tf.data.data_loss import announce_skipped_records, describe_data_loss
+    from ave_tf.data.data_loss import (
+        announce_skipped_records,
+        describe_bad_record,
+        describe_data_loss,
+    )
     from ave_tf.data.dataset_info import DatasetError
     from ave_tf.evaluation.report import summary_text, write_eval_json
     from ave_tf.training.model_io import load_trained_experiment
@@ -88,9 +92,11 @@ def main(argv):
         if FLAGS.plots_dir and "confusion_matrix" in result:
             _write_plots(result, sample)
     except (DatasetError, RunDirError, ValueError, OSError, LookupError) as e:
-        fail(str(e.args[0]) if isinstance(e, LookupError) and e.args else str(e))
+        fail(e)
     except tf.errors.DataLossError as e:
         fail(describe_data_loss(data_dir, e))
+    except tf.errors.InvalidArgumentError as e:
+        fail(describe_bad_record(data_dir, [FLAGS.split], e))
 
     extra = {"task": experiment.task.name, "experiment": experiment.experiment}
     extra.update({"split": FLAGS.split, "model_dir": FLAGS.model_dir, "data_dir": data_dir})

@@ -6,7 +6,9 @@
 The resolved config is written to `model_dir/params.yaml` first; `--config_file` of that file
 reproduces the run. Killed runs resume from their last checkpoint when started again with the
 same configuration; another configuration in the same model_dir is refused (or, with
---overwrite, replaces the previous run).
+--overwrite, replaces the previous run) unless the previous run failed before finishing an epoch.
+Errors are one line, exit code 2 (see ave_tf.utils.cli); SIGTERM and Ctrl-C remove temporary
+files before exiting, and a killed run's are removed by the next start.
 """
 
 from absl import flags
@@ -33,22 +35,28 @@ def main(argv):
     import tensorflow as tf
 
     from ave_tf.data.ave_metadata import AnnotationError
-    from ave_tf.data.data_loss import announce_skipped_records, describe_data_loss
+    from ave_tf.data.data_loss import (
+        announce_skipped_records,
+        describe_bad_record,
+        describe_data_loss,
+    )
     from ave_tf.data.dataset_info import DatasetError, load_dataset_info
     from ave_tf.training.run_dir import RunDirError
     from ave_tf.training.task_registry import make_task
     from ave_tf.training.trainer import TrainingError, train
     from ave_tf.utils.metric_values import format_metric
 
+    def splits_read():
+        available = load_dataset_info(FLAGS.data_dir).splits
+        splits = task.train_splits(available)
+        return splits + [task.validation_split(available, experiment.task.val_split)]
+
     try:
         experiment = experiment_from_flags()
         experiment = experiment.override({"data": {"data_dir": FLAGS.data_dir}})
         task = make_task(experiment)
         if experiment.data.skip_corrupt:
-            available = load_dataset_info(FLAGS.data_dir).splits
-            splits = task.train_splits(available)
-            splits.append(task.validation_split(available, experiment.task.val_split))
-            announce_skipped_records(FLAGS.data_dir, splits)
+            announce_skipped_records(FLAGS.data_dir, splits_read())
         result = train(experiment, FLAGS.model_dir, task=task, overwrite=FLAGS.overwrite)
     except (DatasetError, RunDirError, TrainingError, AnnotationError, LookupError) as e:
         fail(str(e.args[0]) if isinstance(e, LookupError) and e.args else str(e))
@@ -56,6 +64,8 @@ def main(argv):
         fail(str(e))
     except tf.errors.DataLossError as e:
         fail(describe_data_loss(FLAGS.data_dir, e))
+    except tf.errors.InvalidArgumentError as e:
+        fail(describe_bad_record(FLAGS.data_dir, splits_read(), e))
     print(
         f"Trained {experiment.experiment or 'the experiment'} for {result.epochs_run} epoch(s) "
         f"in {result.seconds:.1f}s; best epoch {result.best_epoch} ({task.selection_metric}="

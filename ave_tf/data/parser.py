@@ -94,7 +94,19 @@ def parse_batch(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
         ["records with different audio and visual segment counts:", context[schema.VIDEO_ID_KEY]],
         summarize=8,
     )
-    with tf.control_dependencies([check]):
+    # decode_raw zero-fills a short byte string: a truncated float16 map would pass as zeros.
+    f16_segments = tf.sequence_mask(lengths[schema.VISUAL_F16_KEY], tf.shape(visual16_bytes)[1])
+    wrong_size = f16_segments & (tf.strings.length(visual16_bytes) != schema.VISUAL_DIM * 2)
+    check16 = tf.debugging.Assert(
+        tf.logical_not(tf.reduce_any(wrong_size)),
+        [
+            f"a float16 visual map is truncated or damaged (not {schema.VISUAL_DIM * 2} bytes)",
+            "video ids:",
+            tf.boolean_mask(context[schema.VIDEO_ID_KEY], tf.reduce_any(wrong_size, axis=1)),
+        ],
+        summarize=8,
+    )
+    with tf.control_dependencies([check, check16]):
         visual = tf.reshape(visual, [batch, time, *schema.VISUAL_SHAPE])
 
     labels = tf.cast(_pad_time(sequence[schema.LABEL_KEY][..., None], time)[..., 0], tf.int32)

@@ -315,3 +315,21 @@ def corrupt_shard_summary(files: list[str], compression: str = "") -> str | None
         f"skipping the unreadable part of {len(bad)} of {len(files)} shard(s) ({names}); "
         f"{kept} record(s) before the damage are kept"
     )
+
+
+def first_unparsable_record(files: list[str], compression: str = "") -> tuple | None:
+    """(path, record index, error) of the first record the parser rejects (a visual map of the
+    wrong size, a truncated float16 map, ...), or None. Reads every record of `files` once."""
+    parse = _traced_parse_batch()
+    for path in files:
+        records = tf.data.TFRecordDataset(path, compression_type=compression).batch(1)
+        parsed = records.map(parse, num_parallel_calls=AUTOTUNE, deterministic=True)
+        index = 0
+        try:
+            for _ in parsed:
+                index += 1
+        except tf.errors.InvalidArgumentError as e:
+            return path, index, e
+        except (tf.errors.DataLossError, tf.errors.OutOfRangeError):
+            continue  # a damaged shard: corrupt_shard_error names it
+    return None
