@@ -12,10 +12,14 @@ Model dirs written before params.yaml existed hold `config.json` ({"task", "mode
 "data"}); they still evaluate and export (their model is rebuilt from it), but do not resume.
 """
 
+import contextlib
+import glob
 import json
 import math
 import os
 import shutil
+
+from absl import logging
 
 from ave_tf.training.experiment_config import ExperimentConfig, comparable
 from ave_tf.utils import hyperparams, plugins
@@ -123,8 +127,12 @@ def prepare_run_dir(model_dir: str, experiment: ExperimentConfig, overwrite: boo
         try:
             old = hyperparams.load_yaml_file(path)
         except ValueError as e:
+            if not _has_progress(model_dir):
+                return _replace_unfinished_run(model_dir, experiment, str(e))
             raise RunDirError(f"{e}; use a new --model_dir or --overwrite") from None
         diffs = _differences(comparable(old), comparable(new))
+        if diffs and not _has_progress(model_dir):
+            return _replace_unfinished_run(model_dir, experiment, "; ".join(diffs[:6]))
         if diffs:
             raise RunDirError(
                 f"{model_dir} holds a different configuration, refusing to resume "
@@ -140,6 +148,36 @@ def prepare_run_dir(model_dir: str, experiment: ExperimentConfig, overwrite: boo
         )
     write_text_atomic(path, hyperparams.dump_yaml(new))
     return False
+
+
+def _has_progress(model_dir: str) -> bool:
+    """Whether a run in model_dir finished an epoch (a checkpoint or selected weights)."""
+    checkpoint_state = os.path.join(model_dir, CHECKPOINT_DIR, "checkpoint")
+    return os.path.exists(checkpoint_state) or os.path.exists(best_weights_path(model_dir))
+
+
+def _replace_unfinished_run(model_dir: str, experiment: ExperimentConfig, why: str) -> bool:
+    """A run that failed before finishing an epoch has nothing to keep: start afresh."""
+    logging.warning(
+        "%s: replacing an earlier run that finished no epoch (its params.yaml: %s)", model_dir, why
+    )
+    remove_run_files(model_dir)
+    write_text_atomic(params_path(model_dir), hyperparams.dump_yaml(experiment.to_dict()))
+    return False
+
+
+def remove_temporary_files(model_dir: str) -> None:
+    """Deletes the temporary files of an interrupted save: ours (`.tmp-*`) and TensorFlow's
+    checkpoint staging (`ckpt-N_temp/`, `checkpoint.tmp*`)."""
+    patterns = (".tmp-*", os.path.join(CHECKPOINT_DIR, "*_temp"),
+                os.path.join(CHECKPOINT_DIR, "checkpoint.tmp*"))  # fmt: skip
+    for pattern in patterns:
+        for path in glob.glob(os.path.join(glob.escape(model_dir), pattern)):
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(path)
 
 
 def remove_run_files(model_dir: str) -> None:
@@ -164,9 +202,32 @@ def _null_if_not_finite(value):
 
 
 def append_metrics(model_dir: str, record: dict) -> None:
+    """Appends one epoch's line, on disk before the epoch's checkpoint is (a kill keeps it)."""
     line = json.dumps(_null_if_not_finite(record), sort_keys=True, allow_nan=False)
     with open(os.path.join(model_dir, METRICS_FILE), "a", encoding="utf-8") as f:
         f.write(line + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def truncate_metrics(model_dir: str, epochs: int) -> None:
+    """Keeps the lines of the first `epochs` epochs: a run killed after writing an epoch's
+    metrics but before its checkpoint redoes that epoch, which writes the line again."""
+    path = os.path.join(model_dir, METRICS_FILE)
+    if not os.path.exists(path):
+        return
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().splitlines(keepends=True)
+    kept = []
+    for line in lines:
+        try:
+            epoch = json.loads(line).get("epoch", 0)
+        except (json.JSONDecodeError, AttributeError):
+            continue  # a line cut short by the kill
+        if epoch <= epochs:
+            kept.append(line)
+    if kept != lines:
+        write_text_atomic(path, "".join(kept))
 
 
 def write_best_info(model_dir: str, epoch: int, metric: str, value: float) -> None:

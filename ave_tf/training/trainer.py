@@ -10,11 +10,14 @@ never stopped: the data order of epoch e depends only on (seed, e).
 import concurrent.futures
 import contextlib
 import dataclasses
+import errno
 import math
 import os
+import shutil
 import time
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from ave_tf.data import pipeline
@@ -91,8 +94,12 @@ def train(
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(experiment.trainer.seed)
 
-    with dtype_policy(experiment.trainer.mixed_precision):
-        return _train(task, experiment, model_dir, info, resumed, val_split)
+    run_dir.remove_temporary_files(model_dir)  # left by a run that was killed (SIGKILL)
+    try:
+        with dtype_policy(experiment.trainer.mixed_precision):
+            return _train(task, experiment, model_dir, info, resumed, val_split)
+    finally:  # an error, Ctrl-C or SIGTERM (see ave_tf.utils.cli) mid-save
+        run_dir.remove_temporary_files(model_dir)
 
 
 def _make_optimizer(experiment: ExperimentConfig):
@@ -134,6 +141,7 @@ def _train(task, experiment, model_dir, info, resumed, val_split) -> TrainResult
         print(f"Resuming from {manager.latest_checkpoint} (epoch {int(epoch_var.numpy())})")
     elif resumed:
         print(f"{model_dir}: same configuration, no checkpoint yet: starting from epoch 0")
+    run_dir.truncate_metrics(model_dir, int(epoch_var.numpy()))
 
     train_files, recorded = [], []
     for split in task.train_splits(info.splits):
@@ -260,16 +268,17 @@ def _train(task, experiment, model_dir, info, resumed, val_split) -> TrainResult
             best_var.assign(sign * selected)
             best_epoch_var.assign(epoch + 1)
             run_dir.write_best_info(model_dir, epoch + 1, task.selection_metric, selected)
-        epoch_var.assign(epoch + 1)
-        manager.save(checkpoint_number=epoch + 1)
-
         logger.log_epoch(epoch + 1, train_metrics, val_metrics, sample)
         last_metrics = {
             "epoch": epoch + 1,
             "train": tensorboard_logging.scalar_metrics(train_metrics),
             "val": tensorboard_logging.scalar_metrics(val_metrics),
         }
+        # Metrics before the checkpoint: a kill in between redoes the epoch, whose line the
+        # resumed run replaces (truncate_metrics), rather than losing it.
         run_dir.append_metrics(model_dir, last_metrics)
+        epoch_var.assign(epoch + 1)
+        manager.save(checkpoint_number=epoch + 1)
         if cfg.verbose and validated:
             print(
                 f"  val {task.selection_metric}={format_metric(selected)}"
@@ -330,10 +339,37 @@ def _progress_values(loss: float, correct: float, count: float) -> list:
     return [("loss", loss)] + ([("acc", accuracy)] if accuracy is not None else [])
 
 
+def _itemsize(dtype) -> int:
+    try:
+        return np.dtype(str(dtype)).itemsize
+    except TypeError:  # e.g. bfloat16, which numpy does not know
+        return 4
+
+
+def _check_free_space(model, path: str) -> None:
+    """Refuses to start an h5 file the disk cannot hold: HDF5 failing mid-write on a full
+    disk leaves objects that print tracebacks, or crash the process, when freed."""
+    needed = sum(math.prod(w.shape) * _itemsize(w.dtype) for w in model.weights)
+    needed += 2048 * len(model.weights) + (64 << 10)  # HDF5 headers, generously
+    free = shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free
+    if free < needed:
+        raise OSError(
+            errno.ENOSPC,
+            f"No space left on device ({needed / 2**20:.1f} MiB needed, {free / 2**20:.1f} free)",
+            path,
+        )
+
+
 def _save_weights_atomic(model, path: str) -> None:
     tmp = os.path.join(os.path.dirname(path), ".tmp-" + os.path.basename(path))
-    model.save_weights(tmp, overwrite=True)
-    os.replace(tmp, path)
+    _check_free_space(model, path)
+    try:
+        model.save_weights(tmp, overwrite=True)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
 
 
 def _make_train_step(task, model, optimizer, strategy):
