@@ -193,3 +193,29 @@ def test_bad_request_is_refused_with_a_json_error_and_server_keeps_serving(serve
     status, answer = _call(server, "POST", "/v1/models/ave:predict",
                            {"instances": [_video_instance(x, 0)]})  # fmt: skip
     assert status == 200, answer
+
+
+def test_version_copied_file_by_file_becomes_available(server):
+    import os
+    import shutil
+    import time
+
+    # gsutil/rsync copy file by file: the server sees saved_model.pb long before the variables.
+    source = os.path.join(server.swap_base, "1")
+    target = os.path.join(server.swap_base, "10")
+    files = sorted(
+        (os.path.relpath(os.path.join(folder, name), source)
+         for folder, _, names in os.walk(source) for name in names),
+        key=lambda rel: (rel != "saved_model.pb", rel),
+    )  # fmt: skip
+    for rel in files:
+        os.makedirs(os.path.dirname(os.path.join(target, rel)), exist_ok=True)
+        shutil.copyfile(os.path.join(source, rel), os.path.join(target, rel))
+        time.sleep(0.7)  # more than one poll of the server between files
+    deadline = time.monotonic() + 120
+    while True:
+        status, body = _call(server, "GET", "/v1/models/ave_swap/versions/10")
+        if status == 200 and body["model_version_status"][0]["state"] == "AVAILABLE":
+            break
+        assert time.monotonic() < deadline, body
+        time.sleep(0.3)

@@ -378,3 +378,65 @@ def test_a_busy_port_is_refused_and_the_default_host_is_loopback(tmp_path):
             create_server(registry, port=port, max_workers=1)
     finally:
         first.stop(0)
+
+
+def test_registry_retries_a_version_copied_file_by_file(tmp_path):
+    base = str(tmp_path)
+    _add_version(base, 1)
+    os.makedirs(os.path.join(base, "1", "variables"))
+    open(os.path.join(base, "1", "variables", "variables.index"), "w").close()
+    path = os.path.join(base, "2")
+    os.makedirs(os.path.join(path, "variables"))
+    with open(os.path.join(path, "saved_model.pb"), "w") as f:
+        f.write("ok")  # the first file of the copy: FakeModel needs the variables too
+
+    class NeedsVariables(FakeModel):
+        def __init__(self, name, version, path):
+            if not os.path.exists(os.path.join(path, "variables", "variables.index")):
+                raise OSError(f"{path}: variables/variables.index not found")
+            super().__init__(name, version, path)
+
+    registry = ModelRegistry([ModelSource("m", base)], loader=NeedsVariables)
+    registry.poll()
+    statuses = {s.version: s for s in registry.status("m")}
+    assert statuses[2].state == "END" and "variables.index" in statuses[2].error
+    assert _served(registry) == [1]
+    registry.poll()
+    assert _served(registry) == [1]  # unchanged: not retried before the retry interval
+    with open(os.path.join(path, "variables", "variables.index"), "w") as f:
+        f.write("index")  # the copy goes on inside a subfolder: the version folder's mtime
+    registry.poll()  # does not change, its contents do
+    assert _served(registry) == [2]
+
+
+def test_registry_retries_unchanged_failures_on_a_timer_then_gives_up(tmp_path):
+    base = str(tmp_path)
+    _add_version(base, 1, "broken")
+    attempts = []
+
+    class Counting(FakeModel):
+        def __init__(self, name, version, path):
+            attempts.append(version)
+            super().__init__(name, version, path)
+
+    registry = ModelRegistry(
+        [ModelSource("m", base)], loader=Counting, max_load_retries=2, load_retry_interval=0
+    )
+    for _ in range(6):
+        registry.poll()
+    assert attempts == [1, 1, 1]  # the first load and 2 retries
+
+
+def test_registry_ignores_names_that_are_not_int64_versions(tmp_path, caplog):
+    base = str(tmp_path)
+    _add_version(base, 3)
+    for name in ("99999999999999999999", "007", "latest", "٣"):
+        _add_version(base, name)
+    registry = ModelRegistry([ModelSource("m", base)], loader=FakeModel)
+    with caplog.at_level("WARNING"):
+        registry.poll()
+        registry.poll()
+    assert _served(registry) == [3]
+    warnings = [r.getMessage() for r in caplog.records if "ignoring folder" in r.getMessage()]
+    assert len(warnings) == 4  # once each, not on every poll
+    assert any("99999999999999999999" in w and "int64" in w for w in warnings)

@@ -56,6 +56,15 @@ def define_flags() -> None:
         "Largest total input a request may declare, in MiB (shape x dtype size), checked "
         "before any tensor is built.",
     )
+    flags.DEFINE_integer(
+        "max_num_load_retries",
+        5,
+        "Timed retries of a version that failed to load and has not changed (a changed "
+        "version folder is always tried again).",
+    )
+    flags.DEFINE_integer(
+        "load_retry_interval_micros", 60_000_000, "Microseconds between those timed retries."
+    )
     flags.DEFINE_bool(
         "enable_model_warmup", True, "Replay assets.extra/tf_serving_warmup_requests on load."
     )
@@ -120,7 +129,12 @@ def main(argv):
     from ave_tf.serving.model_registry import ModelRegistry
     from ave_tf.serving.server import ServerStartError, create_server
 
-    registry = ModelRegistry(sources, warmup=FLAGS.enable_model_warmup)
+    registry = ModelRegistry(
+        sources,
+        warmup=FLAGS.enable_model_warmup,
+        max_load_retries=max(0, FLAGS.max_num_load_retries),
+        load_retry_interval=max(0, FLAGS.load_retry_interval_micros) / 1e6,
+    )
     registry.poll()
     try:
         server, port = create_server(

@@ -15,30 +15,50 @@ import tensorflow as tf
 SAVED_MODEL_FILE = "saved_model.pb"
 
 
+MAX_VERSION = 2**63 - 1  # versions are int64 in TF Serving's protos
+
+
 def is_version_name(name: str) -> bool:
-    return name.isdigit() and str(int(name)) == name
+    """A canonical non-negative int64 in ASCII digits ("7", not "07", "+7" or "٧")."""
+    return name.isascii() and name.isdigit() and str(int(name)) == name and int(name) <= MAX_VERSION
 
 
-def list_versions(base_path: str, complete_only: bool = False) -> list[int]:
-    """Version numbers under `base_path`, ascending (empty when it does not exist).
+def not_a_version_reason(name: str) -> str:
+    """Why a folder name is not a version (for the server's warning)."""
+    if name.isascii() and name.isdigit() and int(name) > MAX_VERSION:
+        return "beyond the int64 range of versions"
+    if name.isascii() and name.isdigit():
+        return "not written canonically (leading zeros)"
+    return "not a non-negative integer"
+
+
+def scan_versions(base_path: str, complete_only: bool = False) -> tuple[list[int], list[str]]:
+    """(version numbers ascending, names of other folders that are not hidden) under base_path.
 
     Args:
       complete_only: only versions holding a `saved_model.pb`.
     """
     if not tf.io.gfile.isdir(base_path):
-        return []
-    versions = []
+        return [], []
+    versions, ignored = [], []
     for name in tf.io.gfile.listdir(base_path):
         name = name.rstrip("/")
-        if not is_version_name(name):
-            continue
         path = os.path.join(base_path, name)
+        if not is_version_name(name):
+            if not name.startswith(".") and tf.io.gfile.isdir(path):
+                ignored.append(name)
+            continue
         if not tf.io.gfile.isdir(path):
             continue
         if complete_only and not tf.io.gfile.exists(os.path.join(path, SAVED_MODEL_FILE)):
             continue
         versions.append(int(name))
-    return sorted(versions)
+    return sorted(versions), sorted(ignored)
+
+
+def list_versions(base_path: str, complete_only: bool = False) -> list[int]:
+    """Version numbers under `base_path`, ascending (empty when it does not exist)."""
+    return scan_versions(base_path, complete_only)[0]
 
 
 def next_version(base_path: str) -> int:

@@ -5,6 +5,7 @@ Only TensorFlow is needed to run an exported AVE model: the server never rebuild
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.framework import ops  # the gradient registry a load fills
 from tensorflow_serving.apis import input_pb2
 
 from ave_tf.export import graph_check, warmup
@@ -34,6 +35,20 @@ def serialized_examples(input_proto: input_pb2.Input) -> list[bytes]:
     raise invalid_argument("Classify input has no examples (example_list is empty)")
 
 
+def _load_saved_model(path: str):
+    """tf.saved_model.load, and the names of the gradient functions the load registered.
+
+    Loading registers the model's custom gradients in TensorFlow's global gradient registry
+    under fresh names and never removes them; they keep every graph of the version alive
+    (~50 MB per load of the default model). The server unregisters them when it unloads it.
+    """
+    registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
+    before = set(registry) if isinstance(registry, dict) else set()
+    loaded = tf.saved_model.load(path, tags=[SERVE_TAG])
+    added = set(registry) - before if isinstance(registry, dict) else set()
+    return loaded, added
+
+
 class LoadedModel:
     """A loaded SavedModel version.
 
@@ -56,8 +71,17 @@ class LoadedModel:
             for key, value in meta_graphs[0].signature_def.items()
             if not key.startswith("__")
         }
-        self._loaded = tf.saved_model.load(path, tags=[SERVE_TAG])
+        self._loaded, self._gradient_names = _load_saved_model(path)
         self._functions = {key: self._loaded.signatures[key] for key in self.signature_defs}
+
+    def release(self) -> None:
+        """Lets TensorFlow free this version once no request uses it any more: drops the global
+        gradient registrations its load made (requests in flight keep running)."""
+        registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
+        if isinstance(registry, dict):
+            for name in self._gradient_names:
+                registry.pop(name, None)
+        self._gradient_names = set()
 
     def signature(self, signature_name: str):
         name = signature_name or sig.SERVING_DEFAULT

@@ -4,13 +4,19 @@ Like tensorflow_model_server, the registry polls each model's base path for inte
 folders and keeps the versions its policy asks for (default: the newest one). A new version is
 loaded (and warmed up) first and swapped in only then, so requests never wait for a load and the
 old version serves until the new one is ready. A version that fails to load is logged, reported by
-GetModelStatus, and skipped until its folder changes.
+GetModelStatus, and loaded again when anything in its folder changes (a version copied file by
+file, as gsutil or rsync do, fails to load until its last file arrives) or, as TF Serving does, up
+to `max_load_retries` times every `load_retry_interval` seconds. Folder names that are not
+versions (not an integer, beyond int64) are ignored with one warning each.
 """
 
+import ctypes
 import dataclasses
+import gc
 import logging
 import os
 import threading
+import time
 
 import grpc
 
@@ -83,13 +89,42 @@ class VersionStatus:
     error: str = ""
 
 
-def _folder_stamp(path: str) -> float:
-    """Changes when a version folder is replaced or rewritten."""
-    stamps = [os.stat(path).st_mtime]
-    pb = os.path.join(path, versions.SAVED_MODEL_FILE)
-    if os.path.exists(pb):
-        stamps.append(os.stat(pb).st_mtime)
-    return max(stamps)
+def _folder_stamp(path: str) -> tuple:
+    """Changes when anything in a version folder is added, removed, rewritten or grows."""
+    entries = [("", os.stat(path).st_mtime_ns, 0)]
+    for folder, _, files in os.walk(path):
+        for name in files:
+            full = os.path.join(folder, name)
+            try:
+                info = os.stat(full)
+            except OSError:
+                continue  # removed while walking: the next poll sees the difference
+            entries.append((os.path.relpath(full, path), info.st_mtime_ns, info.st_size))
+    return tuple(sorted(entries))
+
+
+@dataclasses.dataclass
+class _Failure:
+    stamp: tuple
+    message: str
+    attempts: int
+    at: float  # time.monotonic() of the last attempt
+
+
+def _return_freed_memory() -> None:
+    """Collects the unloaded versions' reference cycles and hands the freed heap back to the OS
+    (glibc keeps freed arenas otherwise, and RSS would ratchet up with every swap)."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc
+
+
+def _release(model) -> None:
+    release = getattr(model, "release", None)  # test loaders may have none
+    if release is not None:
+        release()
 
 
 class ModelRegistry:
@@ -101,14 +136,24 @@ class ModelRegistry:
       loader: builds a loaded version (name, version, path); tests may replace it.
     """
 
-    def __init__(self, sources: list[ModelSource], warmup: bool = True, loader=LoadedModel):
+    def __init__(
+        self,
+        sources: list[ModelSource],
+        warmup: bool = True,
+        loader=LoadedModel,
+        max_load_retries: int = 5,
+        load_retry_interval: float = 60.0,
+    ):
         self._sources = {s.name: s for s in sources}
         self._warmup = warmup
         self._loader = loader
+        self._max_load_retries = max_load_retries
+        self._load_retry_interval = load_retry_interval
+        self._warned: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         self._poll_lock = threading.Lock()
         self._loaded: dict[str, dict[int, LoadedModel]] = {s.name: {} for s in sources}
-        self._failed: dict[tuple[str, int], tuple[float, str]] = {}
+        self._failed: dict[tuple[str, int], _Failure] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -123,34 +168,60 @@ class ModelRegistry:
                 self._refresh(source)
 
     def _loadable(self, source: ModelSource) -> list[int]:
-        """Complete versions on disk, minus those that failed and have not changed since."""
+        """Complete versions on disk, minus those that failed, have not changed since and have
+        no timed retry due."""
+        found, ignored = versions.scan_versions(source.base_path, complete_only=True)
+        for name in ignored:
+            if (source.name, name) not in self._warned:
+                self._warned.add((source.name, name))
+                logging.warning(
+                    "model %s: ignoring folder %s under %s: %s",
+                    source.name, name, source.base_path, versions.not_a_version_reason(name),
+                )  # fmt: skip
         loadable = []
-        for version in versions.list_versions(source.base_path, complete_only=True):
+        now = time.monotonic()
+        for version in found:
             failure = self._failed.get((source.name, version))
+            if failure is None:
+                loadable.append(version)
+                continue
             try:
                 stamp = _folder_stamp(versions.version_path(source.base_path, version))
             except OSError:
                 continue  # removed while listing
-            if failure is None or failure[0] != stamp:
+            retry_due = (
+                failure.attempts <= self._max_load_retries
+                and now - failure.at >= self._load_retry_interval
+            )
+            if failure.stamp != stamp or retry_due:
                 loadable.append(version)
         return loadable
 
     def _refresh(self, source: ModelSource) -> None:
         # Loading may fail; a failed version drops out of `loadable`, and the policy then asks
         # for the next best one (e.g. the previous version), so repeat until nothing is missing.
+        # Each version is tried at most once per poll, even if its folder keeps changing.
+        attempted: set[int] = set()
         while True:
-            loadable = self._loadable(source)
-            missing = [v for v in source.wanted(loadable) if v not in self._loaded[source.name]]
+            loaded = self._loaded[source.name]
+            loadable = [v for v in self._loadable(source) if v in loaded or v not in attempted]
+            missing = [v for v in source.wanted(loadable) if v not in loaded]
             if not missing:
                 break
             for version in missing:
+                attempted.add(version)
                 self._load(source, version)
         with self._lock:
             loaded = self._loaded[source.name]
             keep = source.wanted([v for v in loadable if v in loaded])
-            for version in sorted(set(loaded) - set(keep)):
-                logging.info("unloading model %s version %d", source.name, version)
+            dropped = [loaded[v] for v in sorted(set(loaded) - set(keep))]
             self._loaded[source.name] = {v: loaded[v] for v in keep}
+        for model in dropped:
+            logging.info("unloading model %s version %d", source.name, model.version)
+            _release(model)
+        if dropped:
+            del dropped, model
+            _return_freed_memory()
 
     def _load(self, source: ModelSource, version: int) -> None:
         path = versions.version_path(source.base_path, version)
@@ -158,13 +229,16 @@ class ModelRegistry:
             stamp = _folder_stamp(path)
         except OSError:
             return  # removed meanwhile
+        model = None
         try:
             model = self._loader(source.name, version, path)
             warmed = model.warm_up() if self._warmup else 0
         except RequestError as e:
+            _release(model)
             self._mark_failed(source, version, stamp, f"warm-up request failed: {e.message}")
             return
         except Exception as e:  # noqa: BLE001 - any broken version is skipped, never fatal
+            _release(model)
             self._mark_failed(source, version, stamp, f"{type(e).__name__}: {e}".splitlines()[0])
             return
         self._failed.pop((source.name, version), None)
@@ -178,8 +252,11 @@ class ModelRegistry:
             warmed,
         )
 
-    def _mark_failed(self, source: ModelSource, version: int, stamp: float, message: str) -> None:
-        self._failed[(source.name, version)] = (stamp, message)
+    def _mark_failed(self, source: ModelSource, version: int, stamp: tuple, message: str) -> None:
+        previous = self._failed.get((source.name, version))
+        # A changed folder starts a new series of timed retries.
+        attempts = previous.attempts + 1 if previous and previous.stamp == stamp else 1
+        self._failed[(source.name, version)] = _Failure(stamp, message, attempts, time.monotonic())
         logging.error("model %s version %d is not served: %s", source.name, version, message)
 
     def start(self, poll_seconds: float) -> None:
@@ -241,7 +318,7 @@ class ModelRegistry:
             raise RequestError(grpc.StatusCode.NOT_FOUND, f"Could not find any versions of {name}")
         with self._lock:
             loaded = set(self._loaded[name])
-        failed = {v: message for (n, v), (_, message) in self._failed.items() if n == name}
+        failed = {v: failure.message for (n, v), failure in self._failed.items() if n == name}
         statuses = [VersionStatus(v, "AVAILABLE") for v in loaded]
         statuses += [VersionStatus(v, "END", msg) for v, msg in failed.items() if v not in loaded]
         if version is not None:
