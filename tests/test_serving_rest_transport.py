@@ -95,3 +95,37 @@ def test_a_second_server_on_a_busy_port_fails_to_bind(rest):
     server = rest()
     with pytest.raises(OSError):
         RestServer(_EchoApi(), host="127.0.0.1", port=server.port)
+
+
+def test_large_bodies_share_a_memory_budget(rest):
+    import threading
+
+    class _SlowApi(_EchoApi):
+        def handle(self, method, path, body=b""):
+            time.sleep(1.0)
+            return super().handle(method, path, body)
+
+    server = RestServer(
+        _SlowApi(), host="127.0.0.1", port=0, timeout_seconds=0.5, max_inflight_bytes=1500
+    )
+    server.start()
+    try:
+        first = threading.Thread(target=_post, args=(server.port, b"x" * 1000))
+        first.start()
+        time.sleep(0.3)  # the first body holds 1000 of the 1500 bytes for a second
+        status, body, connection = _post(server.port, b"y" * 1000)
+        connection.close()
+        assert status == 503 and "busy" in body["error"]
+        assert _post(server.port, b"z" * 400)[0] == 200  # fits beside it
+        first.join()
+        assert _post(server.port, b"y" * 1000)[0] == 200  # budget given back
+    finally:
+        server.stop()
+
+
+def test_deeply_nested_json_is_a_bad_request():
+    from ave_tf.serving.rest_api import RestApi
+
+    api = RestApi(registry=None)
+    status, body = api.handle("POST", "/v1/models/m:predict", b"[" * 100000 + b"]" * 100000)
+    assert status == 400 and "nested too deeply" in body["error"]

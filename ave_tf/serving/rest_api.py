@@ -65,6 +65,8 @@ def _parse_json(body: bytes) -> dict:
         value = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
         raise invalid_argument(f"JSON Parse error: {str(e).splitlines()[0]}") from None
+    except RecursionError:
+        raise invalid_argument("JSON Parse error: nested too deeply") from None
     if not isinstance(value, dict):
         raise invalid_argument("the request body must be a JSON object")
     return value
@@ -87,6 +89,8 @@ class RestApi:
             return 200, self._route(method, path, body)
         except RequestError as e:
             return HTTP_STATUS.get(e.code, 500), {"error": e.message}
+        except RecursionError:  # lists nested deeper than any tensor's rank
+            return 400, {"error": "a value is nested too deeply to be a tensor"}
         except Exception as e:  # noqa: BLE001 - the server keeps serving after any request
             logging.exception("REST %s %s failed", method, path)
             return 500, {"error": f"{type(e).__name__}: {e}".splitlines()[0]}

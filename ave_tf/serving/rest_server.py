@@ -3,7 +3,10 @@
 Each connection gets a thread, up to `max_connections` (more are answered 503 and closed);
 at most `num_threads` requests run a model at once; a socket idle or stalled for `timeout`
 seconds is closed (slow clients cannot hold threads forever); a body larger than
-`max_body_bytes` is refused (413) before it is read.
+`max_body_bytes` is refused (413) before it is read, and bodies being read or decoded share a
+budget of `max_inflight_bytes` (a request waits up to `timeout` for its share, then gets 503), so
+that many large JSON bodies at once (JSON numbers take several times their text in Python) cannot
+exhaust memory.
 """
 
 import http.server
@@ -12,6 +15,7 @@ import logging
 import socket
 import socketserver
 import threading
+import time
 
 from ave_tf.serving.rest_api import RestApi
 
@@ -58,12 +62,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 )
                 self._send(413, {"error": message}, close=True)  # body left unread: close
                 return
-            body = self.rfile.read(size)
-            if len(body) != size:
-                self.close_connection = True
+            if not self.server.reserve(size):
+                self._send(503, {"error": "server busy: too many large requests"}, close=True)
                 return
-        with self.server.running:
-            status, payload = self.server.api.handle(method, self.path, body)
+            try:
+                body = self.rfile.read(size)
+                if len(body) != size:
+                    self.close_connection = True
+                    return
+                with self.server.running:
+                    status, payload = self.server.api.handle(method, self.path, body)
+                del body
+            finally:
+                self.server.release(size)
+        else:
+            with self.server.running:
+                status, payload = self.server.api.handle(method, self.path, body)
         self._send(status, payload)
 
     def _send(self, status: int, payload: dict, close: bool = False) -> None:
@@ -99,6 +113,7 @@ class RestServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         timeout_seconds: float = 30.0,
         max_body_bytes: int = 256 << 20,
         max_connections: int | None = None,
+        max_inflight_bytes: int | None = None,
     ):
         if ":" in host:
             self.address_family = socket.AF_INET6
@@ -107,8 +122,27 @@ class RestServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         self.max_body_bytes = max_body_bytes
         self.running = threading.BoundedSemaphore(num_threads)
         self._connections = threading.BoundedSemaphore(max_connections or 16 * num_threads)
+        self._budget = max_inflight_bytes or 2 * max_body_bytes
+        self._inflight = 0
+        self._budget_changed = threading.Condition()
         self._thread: threading.Thread | None = None
         super().__init__((host, port), _Handler)
+
+    def reserve(self, size: int) -> bool:
+        """Waits (up to the socket timeout) until `size` body bytes fit in the budget."""
+        deadline = time.monotonic() + self.timeout_seconds
+        with self._budget_changed:
+            while self._inflight and self._inflight + size > self._budget:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._budget_changed.wait(left):
+                    return False
+            self._inflight += size  # one body larger than the budget still runs alone
+            return True
+
+    def release(self, size: int) -> None:
+        with self._budget_changed:
+            self._inflight -= size
+            self._budget_changed.notify_all()
 
     def server_bind(self):
         # HTTPServer's own server_bind resolves the host's FQDN: a DNS lookup we do not need.
