@@ -440,3 +440,24 @@ def test_registry_ignores_names_that_are_not_int64_versions(tmp_path, caplog):
     warnings = [r.getMessage() for r in caplog.records if "ignoring folder" in r.getMessage()]
     assert len(warnings) == 4  # once each, not on every poll
     assert any("99999999999999999999" in w and "int64" in w for w in warnings)
+
+
+def test_many_empty_strings_count_against_the_size_limit():
+    from tensorflow_serving.apis import input_pb2
+
+    from ave_tf.serving.servicer import _admit_examples
+
+    signature = meta_graph_pb2.SignatureDef()
+    signature.inputs["serialized"].dtype = types_pb2.DT_STRING
+    signature.inputs["serialized"].tensor_shape.dim.add(size=-1)
+    strings = _typed_proto(types_pb2.DT_STRING, [100_000], string_val=[b""] * 100_000)
+    admit_protos("s", signature, {"serialized": strings}, max_bytes=100_000 * 64)
+    with pytest.raises(RequestError, match="over the server's limit"):
+        admit_protos("s", signature, {"serialized": strings}, max_bytes=1 << 20)
+    examples = input_pb2.Input()
+    examples.example_list.examples.add()
+    for _ in range(20_000):
+        examples.example_list.examples.add()
+    _admit_examples(examples, max_bytes=20_001 * 64 + examples.ByteSize())
+    with pytest.raises(RequestError, match="Classify request of 20001 examples"):
+        _admit_examples(examples, max_bytes=1 << 20)

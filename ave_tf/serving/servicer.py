@@ -58,6 +58,18 @@ def _fill_model_spec(spec, model, signature_name: str | None) -> None:
         spec.signature_name = signature_name
 
 
+def _admit_examples(input_proto, max_bytes: int) -> None:
+    """Classify's examples become one bytes object each: bound what decoding them costs."""
+    kind = input_proto.WhichOneof("kind")
+    examples = getattr(input_proto, kind).examples if kind else ()
+    cost = len(examples) * tensor_codec.STRING_OVERHEAD_BYTES + input_proto.ByteSize()
+    if cost > max_bytes:
+        raise invalid_argument(
+            f"Classify request of {len(examples)} examples would take {cost} bytes, over the "
+            f"server's limit of {max_bytes} (ave_serve --max_input_mb)"
+        )
+
+
 def model_metadata(registry: ModelRegistry, model_spec):
     """GetModelMetadataResponse (signature_def) of the version a ModelSpec names."""
     model = registry.resolve(model_spec)
@@ -111,6 +123,7 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
     def Classify(self, request, context):
         model = self._registry.resolve(request.model_spec)
         signature_name = request.model_spec.signature_name or sig.SERVING_DEFAULT
+        _admit_examples(request.input, self._max_input_bytes)
         outputs = model.classify(signature_name, serialized_examples(request.input))
         response = classification_pb2.ClassificationResponse()
         _fill_model_spec(response.model_spec, model, signature_name)

@@ -128,10 +128,17 @@ def element_count(proto: tensor_pb2.TensorProto) -> int:
     return count
 
 
+# What one string costs once decoded (a Python bytes object and its slot in an object array),
+# beyond its characters: a million empty strings are tens of MB, not zero.
+STRING_OVERHEAD_BYTES = 64
+
+
 def declared_bytes(proto: tensor_pb2.TensorProto) -> int:
-    """Bytes the declared shape would take as a numpy array (strings: the bytes they carry)."""
+    """Bytes the declared shape would take as a numpy array (strings: their characters plus
+    STRING_OVERHEAD_BYTES each)."""
     if proto.dtype == types_pb2.DT_STRING:
-        return sum(len(s) for s in proto.string_val)
+        strings = proto.string_val
+        return element_count(proto) * STRING_OVERHEAD_BYTES + sum(len(s) for s in strings)
     dtype = _NUMPY_OF.get(proto.dtype)
     if dtype is None:
         raise TensorCodecError(f"unsupported dtype {dtype_name(proto.dtype)}")
