@@ -422,7 +422,7 @@ def test_ave_query_unreachable_server_fails_after_retries(tmp_path):
     result = _ave_query(
         f"--server=127.0.0.1:{_free_port()}", f"--input={tmp_path}", "--timeout=2", "--retries=1"
     )
-    assert result.returncode == 1
+    assert result.returncode == 2
     (error,) = [line for line in result.stderr.splitlines() if ": error: " in line]
     assert "UNAVAILABLE after 2 attempts" in error
     assert time.monotonic() - start < 120

@@ -1,15 +1,12 @@
 """Request errors with their gRPC status, and readable messages from TensorFlow errors."""
 
-import re
-
 import grpc
 import tensorflow as tf
 
-# "assertion failed: [<message>] [Condition x == y did not hold ...] ..."
-_ASSERTION = re.compile(r"assertion failed: \[(.*?)\](?: \[|$)", re.MULTILINE)
+from ave_tf.utils.errors import tf_error_message  # noqa: F401 - re-exported for callers
+
 # Canonical error codes are shared by TensorFlow and gRPC (tensorflow/core/protobuf/error_codes).
 _GRPC_CODE = {code.value[0]: code for code in grpc.StatusCode}
-_SKIPPED_LINES = ("Graph execution error", "Detected at node", "<stack traces unavailable>")
 
 
 class RequestError(Exception):
@@ -27,19 +24,6 @@ def invalid_argument(message: str) -> RequestError:
 
 def not_found(message: str) -> RequestError:
     return RequestError(grpc.StatusCode.NOT_FOUND, message)
-
-
-def tf_error_message(error: tf.errors.OpError) -> str:
-    """The useful line of a TensorFlow runtime error (an assertion's own message if any)."""
-    text = error.message or str(error)
-    match = _ASSERTION.search(text)
-    if match:  # tf.debugging.assert_* appends ".  " to the message
-        return match.group(1).strip().rstrip(".")
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith(_SKIPPED_LINES):
-            return line[:500]
-    return type(error).__name__
 
 
 def from_tf_error(error: tf.errors.OpError) -> RequestError:
