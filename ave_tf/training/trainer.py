@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from ave_tf.data import pipeline
 from ave_tf.data.dataset_info import DatasetError, load_dataset_info
-from ave_tf.training import run_dir, tensorboard_logging
+from ave_tf.training import run_dir, tensorboard_logging, workers
 from ave_tf.training.experiment_config import ExperimentConfig
 from ave_tf.training.task_registry import make_task
 from ave_tf.utils.metric_values import format_metric, is_defined, ratio
@@ -65,6 +65,16 @@ class TrainResult:
     seconds: float
 
 
+@dataclasses.dataclass(frozen=True)
+class _RunDirs:
+    """model_dir: the run (the chief's checkpoints are restored from it); out: where this
+    process writes (model_dir itself, except on the other workers of a multi-worker run)."""
+
+    model_dir: str
+    out: str
+    role: workers.WorkerRole
+
+
 def train(
     experiment: ExperimentConfig, model_dir: str, task=None, overwrite: bool = False
 ) -> TrainResult:
@@ -89,17 +99,23 @@ def train(
     for split in task.train_splits(info.splits) + [val_split]:
         if split not in info.splits:
             raise DatasetError(f"{data_dir}: has no {split!r} split (has {sorted(info.splits)})")
-    resumed = run_dir.prepare_run_dir(model_dir, experiment, overwrite=overwrite)
-    if experiment.trainer.deterministic:
-        tf.config.experimental.enable_op_determinism()
-    keras.utils.set_random_seed(experiment.trainer.seed)
+    role = workers.worker_role(experiment.trainer.strategy)
+    # Only the chief writes model_dir; the other workers of a multi-worker run write the same
+    # files into a temporary directory (see ave_tf/training/workers.py).
+    with workers.write_dir(model_dir, role) as out_dir:
+        resumed = run_dir.prepare_run_dir(out_dir, experiment, overwrite=overwrite)
+        if experiment.trainer.deterministic:
+            tf.config.experimental.enable_op_determinism()
+        keras.utils.set_random_seed(experiment.trainer.seed)
 
-    run_dir.remove_temporary_files(model_dir)  # left by a run that was killed (SIGKILL)
-    try:
-        with dtype_policy(experiment.trainer.mixed_precision):
-            return _train(task, experiment, model_dir, info, resumed, val_split)
-    finally:  # an error, Ctrl-C or SIGTERM (see ave_tf.utils.cli) mid-save
-        run_dir.remove_temporary_files(model_dir)
+        run_dir.remove_temporary_files(out_dir)  # left by a run that was killed (SIGKILL)
+        try:
+            with dtype_policy(experiment.trainer.mixed_precision):
+                return _train(
+                    task, experiment, _RunDirs(model_dir, out_dir, role), info, resumed, val_split
+                )
+        finally:  # an error, Ctrl-C or SIGTERM (see ave_tf.utils.cli) mid-save
+            run_dir.remove_temporary_files(out_dir)
 
 
 def _make_optimizer(experiment: ExperimentConfig):
@@ -109,8 +125,9 @@ def _make_optimizer(experiment: ExperimentConfig):
     return keras.optimizers.Adam(learning_rate=optimizer.learning_rate, epsilon=optimizer.epsilon)
 
 
-def _train(task, experiment, model_dir, info, resumed, val_split) -> TrainResult:
+def _train(task, experiment, dirs, info, resumed, val_split) -> TrainResult:
     cfg, data = experiment.trainer, experiment.data
+    model_dir = dirs.out
     data_dir = data.data_dir
     strategy = make_strategy(cfg.strategy)
     with strategy.scope():
@@ -136,9 +153,12 @@ def _train(task, experiment, model_dir, info, resumed, val_split) -> TrainResult
     manager = tf.train.CheckpointManager(
         checkpoint, os.path.join(model_dir, run_dir.CHECKPOINT_DIR), cfg.keep_checkpoints
     )
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        print(f"Resuming from {manager.latest_checkpoint} (epoch {int(epoch_var.numpy())})")
+    # Every worker resumes from the chief's checkpoint, once the chief has prepared model_dir.
+    workers.barrier(strategy, dirs.role)
+    latest = tf.train.latest_checkpoint(os.path.join(dirs.model_dir, run_dir.CHECKPOINT_DIR))
+    if latest:
+        checkpoint.restore(latest).assert_existing_objects_matched()
+        print(f"Resuming from {latest} (epoch {int(epoch_var.numpy())})")
     elif resumed:
         print(f"{model_dir}: same configuration, no checkpoint yet: starting from epoch 0")
     run_dir.truncate_metrics(model_dir, int(epoch_var.numpy()))
@@ -189,7 +209,7 @@ def _train(task, experiment, model_dir, info, resumed, val_split) -> TrainResult
         input_config = _train_input_config(experiment, epoch)
         if custom_input is not None:
             dataset = custom_input.dataset(cfg.batch_size, input_config.seed).take(steps)
-            return _EpochInput(strategy.experimental_distribute_dataset(dataset))
+            return _EpochInput(_distribute(strategy, dataset))
         records = cached_records
         if records is None:
             records = pipeline.records_dataset(
@@ -199,7 +219,7 @@ def _train(task, experiment, model_dir, info, resumed, val_split) -> TrainResult
         buffer = plan.records if data.cache == "memory" else plan.buffer_records
         dataset = pipeline.batched_features(records, input_config, buffer)
         dataset = dataset.map(task.select, num_parallel_calls=tf.data.AUTOTUNE).take(steps)
-        return _EpochInput(strategy.experimental_distribute_dataset(dataset))
+        return _EpochInput(_distribute(strategy, dataset))
 
     train_step = _make_train_step(task, model, optimizer, strategy)
     logger = tensorboard_logging.TrainLogger(model_dir)
@@ -310,6 +330,19 @@ def _train_input_config(experiment: ExperimentConfig, epoch: int) -> pipeline.In
         deterministic=trainer.deterministic,
         skip_corrupt=data.skip_corrupt,
     )
+
+
+def _distribute(strategy: tf.distribute.Strategy, dataset: tf.data.Dataset):
+    """Each replica's share of every global batch.
+
+    Every worker reads the whole split in the same seeded order and keeps its slice of each
+    global batch (DATA sharding), so the batches, hence the run, are one worker's. Sharding by
+    file would give each worker other records (and the ranges read in random order name no
+    file list to shard); the price is that every worker reads and parses every record.
+    """
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return strategy.experimental_distribute_dataset(dataset.with_options(options))
 
 
 class _EpochInput:
