@@ -51,6 +51,7 @@ def _parse_args() -> argparse.Namespace:
         "raise the allocators' high-water mark once).",
     )
     parser.add_argument("--json", default="", help="Also write the results to this file.")
+    # The server's log goes to $TMPDIR/serving_soak_server.log.
     return parser.parse_args()
 
 
@@ -74,14 +75,12 @@ def _rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def _start_server(base: str) -> tuple[subprocess.Popen, str]:
+def _start_server(base: str, log) -> tuple[subprocess.Popen, str]:
     command = [
         sys.executable, "-m", "ave_tf.bin.ave_serve", f"--model_base_path={base}",
         "--host=127.0.0.1", "--port=0", "--file_system_poll_wait_seconds=0.2",
     ]  # fmt: skip
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
     line = process.stdout.readline()
     if "listening on" not in line:
         process.kill()
@@ -113,7 +112,9 @@ def main() -> None:
         versions.publish_version(base, copy, version=version)
 
     publish(1)
-    server, address = _start_server(base)
+    log_path = os.path.join(tempfile.gettempdir(), "serving_soak_server.log")
+    with open(log_path, "w") as log:
+        server, address = _start_server(base, log)
     rng = np.random.default_rng(0)
     inputs = {
         sig.AUDIO: rng.random((1, 10, 128), dtype=np.float32),
@@ -160,10 +161,11 @@ def main() -> None:
             send(per_phase)
             sent += per_phase
             loader.join()
-            _wait_for_version(clients[0], swap + 2)
+            _wait_for_version(clients[0], first + swap)
             rss_after_swap.append(_rss_mb(server.pid))
             print(
-                f"swap {swap + 1}: version {swap + 2}, RSS {rss_after_swap[-1]:.0f} MiB", flush=True
+                f"swap {swap + 1}: version {first + swap}, RSS {rss_after_swap[-1]:.0f} MiB",
+                flush=True,
             )
         send(args.requests - sent)
         elapsed = time.monotonic() - start
