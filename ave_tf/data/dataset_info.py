@@ -5,6 +5,7 @@ import json
 import os
 
 from ave_tf.data import schema
+from ave_tf.utils import file_io
 from ave_tf.utils.atomic_files import write_json_atomic
 
 
@@ -58,11 +59,10 @@ def write_dataset_info(data_dir: str, info: DatasetInfo) -> None:
 def load_dataset_info(data_dir: str) -> DatasetInfo:
     """Reads and checks dataset.json; raises DatasetError naming the file on any problem."""
     path = info_path(data_dir)
-    if not os.path.isfile(path):
+    if not file_io.isfile(path):
         raise DatasetError(f"{path}: not found (is --data_dir a dataset directory?)")
     try:
-        with open(path, encoding="utf-8") as f:
-            raw = json.load(f)
+        raw = json.loads(file_io.read_text(path))
     except (OSError, json.JSONDecodeError) as e:
         raise DatasetError(f"{path}: unreadable: {e}") from None
     version = raw.get("schema_version")

@@ -1,7 +1,5 @@
 """Rebuilds a trained model from its model_dir (params.yaml + best.weights.h5)."""
 
-import os
-
 from ave_tf.models.registry import build_model
 from ave_tf.training.run_dir import (
     RunDirError,
@@ -9,6 +7,7 @@ from ave_tf.training.run_dir import (
     experiment_from_legacy_config,
     read_experiment,
 )
+from ave_tf.utils import file_io
 
 
 def build_model_from_run_config(run_config: dict, use_cudnn="auto"):
@@ -30,7 +29,7 @@ def load_trained_experiment(model_dir: str, use_cudnn=False):
     experiment = read_experiment(model_dir)
     model = build_model(experiment.model, use_cudnn=use_cudnn)
     weights = best_weights_path(model_dir)
-    if not os.path.isfile(weights):
+    if not file_io.isfile(weights):
         raise RunDirError(
             f"{weights}: not found (no epoch finished yet, or no epoch had a defined "
             "validation metric to select it: see metrics.jsonl)"

@@ -17,12 +17,11 @@ import glob
 import json
 import math
 import os
-import shutil
 
 from absl import logging
 
 from ave_tf.training.experiment_config import ExperimentConfig, comparable
-from ave_tf.utils import hyperparams, plugins
+from ave_tf.utils import file_io, hyperparams, plugins
 from ave_tf.utils.atomic_files import write_json_atomic, write_text_atomic
 
 PARAMS_FILE = "params.yaml"
@@ -57,7 +56,7 @@ def best_weights_path(model_dir: str) -> str:
 def read_experiment(model_dir: str) -> ExperimentConfig:
     """The experiment a model_dir was trained with (params.yaml, or a legacy config.json)."""
     path = params_path(model_dir)
-    if os.path.isfile(path):
+    if file_io.isfile(path):
         try:
             values = hyperparams.load_yaml_file(path)
             # The modules that register the run's model/task come first (e.g. a user model).
@@ -71,7 +70,7 @@ def read_experiment(model_dir: str) -> ExperimentConfig:
                 "with that version and re-export it)"
             ) from None
     legacy = os.path.join(model_dir, LEGACY_CONFIG_FILE)
-    if os.path.isfile(legacy):
+    if file_io.isfile(legacy):
         return experiment_from_legacy_config(_read_json(legacy), legacy)
     raise RunDirError(f"{path}: not found (is --model_dir a trained model directory?)")
 
@@ -93,8 +92,7 @@ def experiment_from_legacy_config(run_config: dict, source: str = LEGACY_CONFIG_
 
 def _read_json(path: str) -> dict:
     try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
+        return json.loads(file_io.read_text(path))
     except (OSError, json.JSONDecodeError) as e:
         raise RunDirError(f"{path}: unreadable: {e}") from None
 
@@ -120,10 +118,10 @@ def prepare_run_dir(model_dir: str, experiment: ExperimentConfig, overwrite: boo
     """
     if overwrite:
         remove_run_files(model_dir)
-    os.makedirs(model_dir, exist_ok=True)
+    file_io.makedirs(model_dir)
     path = params_path(model_dir)
     new = experiment.to_dict()
-    if os.path.exists(path):
+    if file_io.exists(path):
         try:
             old = hyperparams.load_yaml_file(path)
         except ValueError as e:
@@ -140,7 +138,7 @@ def prepare_run_dir(model_dir: str, experiment: ExperimentConfig, overwrite: boo
             )
         write_text_atomic(path, hyperparams.dump_yaml(new))
         return True
-    if os.path.exists(os.path.join(model_dir, LEGACY_CONFIG_FILE)):
+    if file_io.exists(os.path.join(model_dir, LEGACY_CONFIG_FILE)):
         raise RunDirError(
             f"{model_dir} holds a run of an older ave_tf ({LEGACY_CONFIG_FILE}, no {PARAMS_FILE}): "
             "it still evaluates and exports, but cannot resume; use a new --model_dir or "
@@ -153,7 +151,7 @@ def prepare_run_dir(model_dir: str, experiment: ExperimentConfig, overwrite: boo
 def _has_progress(model_dir: str) -> bool:
     """Whether a run in model_dir finished an epoch (a checkpoint or selected weights)."""
     checkpoint_state = os.path.join(model_dir, CHECKPOINT_DIR, "checkpoint")
-    return os.path.exists(checkpoint_state) or os.path.exists(best_weights_path(model_dir))
+    return file_io.exists(checkpoint_state) or file_io.exists(best_weights_path(model_dir))
 
 
 def _replace_unfinished_run(model_dir: str, experiment: ExperimentConfig, why: str) -> bool:
@@ -171,23 +169,26 @@ def remove_temporary_files(model_dir: str) -> None:
     checkpoint staging (`ckpt-N_temp/`, `checkpoint.tmp*`)."""
     patterns = (".tmp-*", os.path.join(CHECKPOINT_DIR, "*_temp"),
                 os.path.join(CHECKPOINT_DIR, "checkpoint.tmp*"))  # fmt: skip
+    # A remote model_dir is matched as given (gfile's glob has no escape function).
+    base = model_dir if file_io.is_remote(model_dir) else glob.escape(model_dir)
     for pattern in patterns:
-        for path in glob.glob(os.path.join(glob.escape(model_dir), pattern)):
-            if os.path.isdir(path):
-                shutil.rmtree(path, ignore_errors=True)
+        for path in file_io.glob(os.path.join(base, pattern)):
+            if file_io.isdir(path):
+                with contextlib.suppress(OSError):  # what it can, as `rm -rf` would
+                    file_io.rmtree(path)
             else:
                 with contextlib.suppress(FileNotFoundError):
-                    os.remove(path)
+                    file_io.remove(path)
 
 
 def remove_run_files(model_dir: str) -> None:
     """Deletes what a previous run wrote into model_dir (RUN_FILES only)."""
     for name in RUN_FILES:
         path = os.path.join(model_dir, name)
-        if os.path.isdir(path):
-            shutil.rmtree(path)
-        elif os.path.exists(path):
-            os.remove(path)
+        if file_io.isdir(path):
+            file_io.rmtree(path)
+        elif file_io.exists(path):
+            file_io.remove(path)
 
 
 def _null_if_not_finite(value):
@@ -204,7 +205,12 @@ def _null_if_not_finite(value):
 def append_metrics(model_dir: str, record: dict) -> None:
     """Appends one epoch's line, on disk before the epoch's checkpoint is (a kill keeps it)."""
     line = json.dumps(_null_if_not_finite(record), sort_keys=True, allow_nan=False)
-    with open(os.path.join(model_dir, METRICS_FILE), "a", encoding="utf-8") as f:
+    path = os.path.join(model_dir, METRICS_FILE)
+    if file_io.is_remote(path):  # object stores cannot append: upload the file again (small)
+        previous = file_io.read_text(path) if file_io.exists(path) else ""
+        write_text_atomic(path, previous + line + "\n")
+        return
+    with open(path, "a", encoding="utf-8") as f:
         f.write(line + "\n")
         f.flush()
         os.fsync(f.fileno())
@@ -214,10 +220,9 @@ def truncate_metrics(model_dir: str, epochs: int) -> None:
     """Keeps the lines of the first `epochs` epochs: a run killed after writing an epoch's
     metrics but before its checkpoint redoes that epoch, which writes the line again."""
     path = os.path.join(model_dir, METRICS_FILE)
-    if not os.path.exists(path):
+    if not file_io.exists(path):
         return
-    with open(path, encoding="utf-8") as f:
-        lines = f.read().splitlines(keepends=True)
+    lines = file_io.read_text(path).splitlines(keepends=True)
     kept = []
     for line in lines:
         try:

@@ -14,6 +14,7 @@ import errno
 import math
 import os
 import shutil
+import tempfile
 import time
 
 import keras
@@ -25,6 +26,7 @@ from ave_tf.data.dataset_info import DatasetError, load_dataset_info
 from ave_tf.training import run_dir, tensorboard_logging, workers
 from ave_tf.training.experiment_config import ExperimentConfig
 from ave_tf.training.task_registry import make_task
+from ave_tf.utils import file_io
 from ave_tf.utils.metric_values import format_metric, is_defined, ratio
 
 
@@ -384,7 +386,9 @@ def _check_free_space(model, path: str) -> None:
     disk leaves objects that print tracebacks, or crash the process, when freed."""
     needed = sum(math.prod(w.shape) * _itemsize(w.dtype) for w in model.weights)
     needed += 2048 * len(model.weights) + (64 << 10)  # HDF5 headers, generously
-    free = shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free
+    # Keras writes a remote file locally first (a temporary directory), then copies it.
+    local_dir = tempfile.gettempdir() if file_io.is_remote(path) else os.path.dirname(path)
+    free = shutil.disk_usage(os.path.abspath(local_dir)).free
     if free < needed:
         raise OSError(
             errno.ENOSPC,
@@ -394,8 +398,11 @@ def _check_free_space(model, path: str) -> None:
 
 
 def _save_weights_atomic(model, path: str) -> None:
-    tmp = os.path.join(os.path.dirname(path), ".tmp-" + os.path.basename(path))
     _check_free_space(model, path)
+    if file_io.is_remote(path):  # Keras uploads the finished local file: published whole
+        model.save_weights(path, overwrite=True)
+        return
+    tmp = os.path.join(os.path.dirname(path), ".tmp-" + os.path.basename(path))
     try:
         model.save_weights(tmp, overwrite=True)
         os.replace(tmp, path)

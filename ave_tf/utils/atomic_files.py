@@ -1,8 +1,14 @@
-"""Write-then-rename helpers: readers never see a half-written file."""
+"""Write-then-rename helpers: readers never see a half-written file.
+
+Remote paths (`gs://...`; see ave_tf/utils/file_io.py) are written in one upload instead, which
+object stores publish whole.
+"""
 
 import json
 import os
 import tempfile
+
+from ave_tf.utils import file_io
 
 
 def _umask_mode() -> int:
@@ -30,21 +36,7 @@ def _write_in_place(path: str, data: bytes) -> None:
 
 def write_text_atomic(path: str, text: str) -> None:
     """Writes `text` to `path` through a temporary file in the same directory."""
-    if _is_special(path):
-        return _write_in_place(path, text.encode("utf-8"))
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _umask_mode())  # mkstemp creates 0600; readers of a dataset need more
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def write_json_atomic(path: str, value) -> None:
@@ -53,6 +45,8 @@ def write_json_atomic(path: str, value) -> None:
 
 def write_bytes_atomic(path: str, data: bytes) -> None:
     """Writes `data` to `path` through a temporary file in the same directory."""
+    if file_io.is_remote(path):
+        return file_io.write_remote(path, data)
     if _is_special(path):
         return _write_in_place(path, data)
     directory = os.path.dirname(os.path.abspath(path))
@@ -62,7 +56,7 @@ def write_bytes_atomic(path: str, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, _umask_mode())
+        os.chmod(tmp, _umask_mode())  # mkstemp creates 0600; readers of a dataset need more
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

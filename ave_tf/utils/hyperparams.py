@@ -15,6 +15,8 @@ import dataclasses
 import types
 import typing
 
+from ave_tf.utils import file_io
+
 NAME_KEY = "name"
 
 
@@ -261,8 +263,7 @@ def load_yaml_file(path: str) -> dict:
     import yaml
 
     try:
-        with open(path, encoding="utf-8") as f:
-            values = yaml.safe_load(f)
+        values = yaml.safe_load(file_io.read_text(path))
     except OSError as e:
         raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from None
     except yaml.YAMLError as e:
