@@ -3,14 +3,17 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 TFIO_VENV ?= .venv-tfio
 JAX_VENV ?= .venv-jax
+BEAM_VENV ?= .venv-beam
 CONSTRAINTS ?= constraints.txt
 TFIO_CONSTRAINTS ?= constraints-tfio.txt
 JAX_CONSTRAINTS ?= constraints-jax.txt
+BEAM_CONSTRAINTS ?= constraints-beam.txt
 PYTEST_ARGS ?=
 # The stamp changes whenever the install inputs change, so `make` reinstalls only then.
 STAMP := $(VENV)/.installed-$(shell cat setup.py $(CONSTRAINTS) | md5sum | cut -c1-12)
 TFIO_STAMP := $(TFIO_VENV)/.installed-$(shell cat setup.py $(TFIO_CONSTRAINTS) | md5sum | cut -c1-12)
 JAX_STAMP := $(JAX_VENV)/.installed-$(shell cat setup.py $(JAX_CONSTRAINTS) | md5sum | cut -c1-12)
+BEAM_STAMP := $(BEAM_VENV)/.installed-$(shell cat setup.py $(BEAM_CONSTRAINTS) | md5sum | cut -c1-12)
 # The tests that need no TensorFlow: the layers and the model builders (keras.ops only).
 JAX_TESTS ?= tests/test_layer_*.py tests/test_models_backend_agnostic.py \
 	tests/test_model_ed_tcn.py tests/test_cross_modal_model.py tests/test_padding_masks.py
@@ -20,7 +23,8 @@ DEMO_MODEL ?= runs/demo
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: venv venv-tfio venv-jax test test-slow test-tfio test-jax lint format demo tables clean
+.PHONY: venv venv-tfio venv-jax venv-beam test test-slow test-tfio test-jax test-beam lint format \
+	demo tables clean
 
 venv: $(STAMP)
 $(STAMP): setup.py $(CONSTRAINTS)
@@ -51,6 +55,16 @@ $(JAX_STAMP): setup.py $(JAX_CONSTRAINTS)
 	rm -f $(JAX_VENV)/.installed-*
 	touch $@
 
+# The Beam extra on the default TensorFlow with the protobuf, pillow and dateutil Beam accepts.
+venv-beam: $(BEAM_STAMP)
+$(BEAM_STAMP): setup.py $(BEAM_CONSTRAINTS)
+	test -x $(BEAM_VENV)/bin/python || $(PYTHON) -m venv $(BEAM_VENV)
+	$(BEAM_VENV)/bin/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(BEAM_VENV)/bin/python -m pip install --quiet -c $(BEAM_CONSTRAINTS) -e ".[test,beam]"
+	$(BEAM_VENV)/bin/python -c "import apache_beam"  # else the beam tests would only skip
+	rm -f $(BEAM_VENV)/.installed-*
+	touch $@
+
 lint: venv
 	$(VENV)/bin/ruff check ave_tf tests benchmarks setup.py
 	$(VENV)/bin/ruff format --check ave_tf tests benchmarks setup.py
@@ -78,6 +92,11 @@ test-jax: venv-jax
 	KERAS_BACKEND=jax JAX_PLATFORMS=cpu XLA_FLAGS="$(JAX_XLA_FLAGS)" \
 		$(JAX_VENV)/bin/python -m pytest -m "not slow" -q $(PYTEST_ARGS) $(JAX_TESTS)
 
+# The tests marked `beam` (the extraction pipeline on Beam's DirectRunner, in this process and
+# in worker processes as a cluster runs it); `make test` skips them without apache-beam.
+test-beam: venv-beam
+	$(BEAM_VENV)/bin/python -m pytest -m beam -q $(PYTEST_ARGS)
+
 demo: venv
 	$(VENV)/bin/python -m ave_tf.demo --data_dir=$(DEMO_DATA) --model_dir=$(DEMO_MODEL) --export_base=export/ave
 
@@ -91,4 +110,4 @@ tables: venv
 		--output_dir=$(TABLES_DIR) $(TABLES_FLAGS) --write_into=README.md
 
 clean:
-	rm -rf $(VENV) $(TFIO_VENV) $(JAX_VENV) runs .pytest_cache
+	rm -rf $(VENV) $(TFIO_VENV) $(JAX_VENV) $(BEAM_VENV) runs .pytest_cache

@@ -1,4 +1,7 @@
-"""The optional Beam extraction pipeline on the DirectRunner (skipped without apache-beam)."""
+"""The optional Beam extraction pipeline on the DirectRunner (skipped without apache-beam).
+
+`make test-beam` runs these in a virtual environment with apache-beam (constraints-beam.txt).
+"""
 
 import json
 
@@ -11,6 +14,7 @@ from ave_tf.data.dataset_info import load_dataset_info
 from ave_tf.data.pipeline import InputConfig, make_dataset
 from ave_tf.features.extraction import ExtractionConfig
 
+pytestmark = pytest.mark.beam
 beam = pytest.importorskip("apache_beam")
 
 from ave_tf.features import beam_pipeline  # noqa: E402
@@ -61,3 +65,26 @@ def test_cli_entry_point_fails_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("beam_pipeline: error: --video_dir:") and "\n" not in err
     assert "empty holds no video file" in err
+
+
+def test_worker_processes_run_the_pickled_extraction_as_a_cluster_would(tmp_path):
+    """Dataflow, Flink and Spark pickle the DoFn and run it in other processes: the
+    DirectRunner's multi_processing mode does the same with two local worker processes."""
+    videos = [write_video(str(tmp_path / f"clip{i}.mp4"), duration=1.0) for i in range(3)]
+    output = tmp_path / "out"
+    result = beam_pipeline.run_pipeline(
+        videos,
+        str(output),
+        ExtractionConfig(random_weights=True, frames_per_second=1),
+        num_shards=1,
+        pipeline_args=[
+            "--runner=DirectRunner",
+            "--direct_running_mode=multi_processing",
+            "--direct_num_workers=2",
+        ],
+    )
+    # The counters come back from the worker processes, the records from their shards.
+    assert (result.videos, result.segments, result.failed) == (3, 3, 0)
+    batches = make_dataset(str(output), "test", InputConfig(batch_size=8))
+    ids = sorted(i for b in batches for i in b["video_id"].numpy().tolist())
+    assert ids == [b"clip0", b"clip1", b"clip2"]

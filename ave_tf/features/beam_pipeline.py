@@ -1,10 +1,11 @@
 r"""Extraction of many videos as an Apache Beam pipeline (optional: apache-beam[tfrecord]).
 
 Needs `pip install "apache-beam[tfrecord]"` (the extra brings the CRC library TFRecord
-writing needs; tested with apache-beam 2.77 beside TF 2.17 and protobuf 4.25). DirectRunner on
-one machine; Dataflow, Flink or Spark at scale (pass their pipeline options
-after the flags below). Each worker builds the networks once (`DoFn.setup`) and turns videos
-into serialized records; failures go to `errors.jsonl` instead of stopping the pipeline.
+writing needs; tested by `make test-beam` with apache-beam 2.77 beside TF 2.21 and protobuf
+6.33, constraints-beam.txt). DirectRunner on one machine; Dataflow, Flink or Spark at scale
+(pass their pipeline options after the flags below; docs/training.md, "Scaling out", has
+the runner flags). Each worker builds the networks once (`DoFn.setup`) and turns videos into
+serialized records; failures go to `errors.jsonl` instead of stopping the pipeline.
 
   python -m ave_tf.features.beam_pipeline --video_dir=videos/ --output_dir=data/extracted \
       --vgg19_weights=... --vggish_weights=... -- --runner=DirectRunner --direct_num_workers=2
