@@ -23,7 +23,7 @@ from ave_tf.models.authors_weights import (
 )
 from ave_tf.models.registry import build_model
 from ave_tf.training.cross_modal_losses import contrastive_loss
-from ave_tf.training.localization_task import softmax_multilabel_soft_margin
+from ave_tf.training.losses import softmax_multilabel_soft_margin
 from tests.authors_fixtures import seeded_inputs, seeded_weights
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "authors")

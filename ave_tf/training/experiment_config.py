@@ -22,7 +22,6 @@ from ave_tf.utils import hyperparams
 STRATEGIES = ("default", "mirrored", "multi_worker")
 MIXED_PRECISION = ("", "mixed_bfloat16", "mixed_float16")
 OPTIMIZERS = ("adam",)
-LOSSES = ("cross_entropy", "multilabel_soft_margin_on_softmax")
 LR_SCHEDULES = ("constant", "step", "cosine")
 
 
@@ -35,9 +34,10 @@ class TaskConfig:
         segment), "weak" (video labels, MIL pooling) or "cross_modal" (AVDLN/DCCA).
       use_noisy: weak task: also train on the `train_noisy` background-only videos if present.
       val_split: the split that selects the checkpoint (never test).
-      loss: localization tasks: "cross_entropy" (softmax cross-entropy of the logits) or
+      loss: localization tasks: a registered loss (`ave_tf/training/losses.py`):
+        "cross_entropy" (softmax cross-entropy of the logits),
         "multilabel_soft_margin_on_softmax" (the authors' code: PyTorch's MultiLabelSoftMarginLoss
-        applied to the softmax probabilities, kept for comparison).
+        applied to the softmax probabilities, kept for comparison), or a model family's own.
     """
 
     name: str = "supervised"
@@ -180,7 +180,6 @@ class ExperimentConfig:
             ("trainer.validate_every", trainer.validate_every >= 1, "must be >= 1"),
             ("trainer.optimizer.epsilon", trainer.optimizer.epsilon > 0, "must be > 0"),
             ("trainer.schedule.decay_steps", trainer.schedule.decay_steps >= 0, "must be >= 0"),
-            ("task.loss", self.task.loss in LOSSES, _one_of(LOSSES)),
             ("trainer.log_attention_videos", trainer.log_attention_videos >= 0, "must be >= 0"),
             ("data.shuffle_buffer", data.shuffle_buffer >= 0, "must be >= 0 (0 = from budget)"),
             ("data.shuffle_buffer_mb", data.shuffle_buffer_mb >= 1, "must be >= 1"),

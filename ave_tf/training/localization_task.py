@@ -10,7 +10,7 @@ from ave_tf.data import parser, schema
 from ave_tf.evaluation.localization_eval import evaluate_localization
 from ave_tf.models.config import TASKS as SUPERVISIONS
 from ave_tf.models.registry import build_model
-from ave_tf.training.experiment_config import LOSSES
+from ave_tf.training import losses
 from ave_tf.training.task_registry import register_task
 
 MODEL_INPUTS = (parser.AUDIO, parser.VISUAL)
@@ -22,31 +22,6 @@ def global_mean(total: tf.Tensor, count: tf.Tensor) -> tf.Tensor:
     context = tf.distribute.get_replica_context()
     global_count = context.all_reduce(tf.distribute.ReduceOp.SUM, count) if context else count
     return total / tf.maximum(global_count, 1.0)
-
-
-def segment_cross_entropy(labels, logits):
-    """Sum of per-row cross-entropies over labelled rows (segments, or videos for the weak
-    task's video logits), and their count."""
-    valid = tf.cast(labels >= 0, tf.float32)
-    ce = tf.nn.sparse_softmax_cross_entropy_with_logits(
-        labels=tf.maximum(labels, 0), logits=tf.cast(logits, tf.float32)
-    )
-    return tf.reduce_sum(ce * valid), tf.reduce_sum(valid)
-
-
-def softmax_multilabel_soft_margin(labels, logits, num_classes):
-    """The authors' loss, summed over labelled rows, and their count.
-
-    PyTorch's MultiLabelSoftMarginLoss applied to softmax *probabilities* p (not logits), per
-    row the mean over classes of `y log sigmoid(p) + (1 - y) log sigmoid(-p)`, negated; its
-    minimum is 0.680 (a one-hot p), so its gradient stays small.
-    """
-    valid = tf.cast(labels >= 0, tf.float32)
-    probabilities = tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
-    one_hot = tf.one_hot(tf.maximum(labels, 0), num_classes, dtype=tf.float32)
-    per_class = tf.nn.sigmoid_cross_entropy_with_logits(labels=one_hot, logits=probabilities)
-    per_row = tf.reduce_mean(per_class, axis=-1)
-    return tf.reduce_sum(per_row * valid), tf.reduce_sum(valid)
 
 
 class LocalizationTask:
@@ -73,8 +48,10 @@ class LocalizationTask:
                 f"task.name={task!r} but the model is built for model.task={built_for!r} "
                 "(set both, e.g. --task sets both)"
             )
-        if loss not in LOSSES:
-            raise ValueError(f"task.loss={loss!r}: not one of {LOSSES}")
+        try:
+            self._loss_fn = losses.get_loss(loss)
+        except LookupError as e:
+            raise ValueError(f"task.loss={loss!r}: {e.args[0] if e.args else e}") from None
         self.task = task
         self.model_config = model_config
         self.use_noisy = use_noisy
@@ -122,8 +99,8 @@ class LocalizationTask:
 
     def loss_and_metrics(self, batch: dict, outputs: dict):
         """Per-replica (loss scaled to the global mean, correct count, example count)."""
+        total, count = self._loss_fn(self.task, batch, outputs)
         if self.task == "supervised":
-            total, count = self._loss(batch[parser.LABELS], outputs["logits"])
             predictions = tf.argmax(outputs["logits"], axis=-1, output_type=tf.int32)
             valid = batch[parser.LABELS] >= 0
             correct = tf.reduce_sum(
@@ -131,17 +108,11 @@ class LocalizationTask:
             )
         else:
             labels = batch[parser.VIDEO_LABEL]
-            total, count = self._loss(labels, outputs["video_logits"])
             predictions = tf.argmax(outputs["video_logits"], axis=-1, output_type=tf.int32)
             correct = tf.reduce_sum(
                 tf.cast(tf.logical_and(labels >= 0, predictions == labels), tf.float32)
             )
         return global_mean(total, count), correct, count
-
-    def _loss(self, labels, logits):
-        if self.loss == "cross_entropy":
-            return segment_cross_entropy(labels, logits)
-        return softmax_multilabel_soft_margin(labels, logits, logits.shape[-1])
 
     def validate(self, model, dataset, keep_attention: int = 0):
         """Validation metrics (see evaluation.localization_eval) and an attention sample."""
