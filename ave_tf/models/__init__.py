@@ -5,4 +5,4 @@ the Table 2 fusions and stages, DMRN/DMRFE, weak MIL, co-attention), `ed_tcn` (t
 baseline) and `cross_modal` (AVDLN and DCCA, Table 3).
 """
 
-from ave_tf.models import cross_modal, ed_tcn, localization  # noqa: F401 (registers the models)
+from ave_tf.models import cross_modal, ed_tcn, localization, zoo  # noqa: F401 (registers the models)
