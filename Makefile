@@ -16,7 +16,8 @@ JAX_STAMP := $(JAX_VENV)/.installed-$(shell cat setup.py $(JAX_CONSTRAINTS) | md
 BEAM_STAMP := $(BEAM_VENV)/.installed-$(shell cat setup.py $(BEAM_CONSTRAINTS) | md5sum | cut -c1-12)
 # The tests that need no TensorFlow: the layers and the model builders (keras.ops only).
 JAX_TESTS ?= tests/test_layer_*.py tests/test_models_backend_agnostic.py \
-	tests/test_model_ed_tcn.py tests/test_cross_modal_model.py tests/test_padding_masks.py
+	tests/test_model_ed_tcn.py tests/test_cross_modal_model.py tests/test_padding_masks.py \
+	tests/test_gpu_jax_script.py
 DEMO_DATA ?= tfrecords/ave_synthetic
 DEMO_MODEL ?= runs/demo
 

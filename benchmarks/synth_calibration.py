@@ -41,7 +41,7 @@ from absl import app, flags  # noqa: E402
 from ave_tf.data import ave_metadata, schema  # noqa: E402
 from ave_tf.data.synthetic import SyntheticGenerator  # noqa: E402
 from ave_tf.data.synthetic_config import SyntheticConfig  # noqa: E402
-from ave_tf.data.synthetic_dataset import select_rows  # noqa: E402
+from ave_tf.data.synthetic_splits import select_rows  # noqa: E402
 
 FLAGS = flags.FLAGS
 MODELS = ("A", "V", "V-att", "A+V", "A+V-att")

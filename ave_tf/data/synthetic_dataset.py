@@ -5,16 +5,14 @@ Videos are generated one at a time (optionally by worker processes) and streamed
 """
 
 import multiprocessing
-import zlib
 from collections.abc import Iterator
-
-import numpy as np
 
 from ave_tf.data import ave_metadata, schema, write_order
 from ave_tf.data.dataset_info import DatasetInfo
 from ave_tf.data.shard_writer import DEFAULT_SHARD_BYTES, DatasetWriter
 from ave_tf.data.synthetic import SOURCE, SyntheticGenerator
-from ave_tf.data.synthetic_config import GENERATOR_VERSION, NOISY_VIDEOS, SyntheticConfig
+from ave_tf.data.synthetic_config import GENERATOR_VERSION, SyntheticConfig
+from ave_tf.data.synthetic_splits import noisy_count, select_rows, split_plan  # noqa: F401
 from ave_tf.utils.progress import progress
 
 DATASET_NAME = "ave_synthetic"
@@ -27,47 +25,6 @@ DESCRIPTION = (
     "nothing about real videos. Build the real dataset with ave_convert from the AVE feature "
     "release."
 )
-_SELECT_STREAM = 3
-
-
-def select_rows(order: np.ndarray, split: str, fraction: float, seed: int) -> np.ndarray:
-    """A class-stratified subset of a split's annotation rows (at least one per class).
-
-    The subset is drawn with its own seeded stream and keeps the split's order.
-    """
-    order = np.asarray(order)
-    if fraction >= 1.0:
-        return order
-    annotations = ave_metadata.read_annotations()
-    classes = np.array([ave_metadata.class_index(annotations[row].category) for row in order])
-    rng = np.random.default_rng([seed, _SELECT_STREAM, zlib.crc32(split.encode())])
-    keep = []
-    for c in np.unique(classes):
-        positions = np.flatnonzero(classes == c)
-        count = max(1, int(round(fraction * len(positions))))
-        keep.extend(rng.choice(positions, size=count, replace=False).tolist())
-    return order[np.sort(keep)]
-
-
-def noisy_count(fraction: float) -> int:
-    return NOISY_VIDEOS if fraction >= 1.0 else max(1, int(round(fraction * NOISY_VIDEOS)))
-
-
-def split_plan(config: SyntheticConfig) -> dict[str, list[int]]:
-    """Per split, the annotation rows to generate (`train_noisy`: background video indices),
-    in the order they are written: a seeded permutation (`write_order`), since the release's
-    splits list videos grouped by class."""
-    fraction = config.effective_fraction
-    plan = {}
-    for match in (False, True):
-        for split, order in ave_metadata.default_split_orders(match=match).items():
-            plan[split] = select_rows(order, split, fraction, config.seed).tolist()
-    plan[schema.NOISY_SPLIT] = list(range(noisy_count(fraction)))
-    return {
-        split: write_order.shuffled(plan[split], split, config.seed) for split in schema.ALL_SPLITS
-    }
-
-
 # One generator and annotation table per worker process (built by the pool initializer).
 _worker_generator: SyntheticGenerator | None = None
 _worker_annotations: list | None = None
