@@ -8,11 +8,14 @@ from ave_tf.layers.positive_sample_propagation import PositiveSamplePropagation
 from tests.layer_checks import numpy_dense, run_layer_checks
 
 
+# Threshold 0 in the shared checks: pruning is a discontinuous decision, so under mixed_bfloat16
+# a relevance near the threshold flips and the outputs jump (seen under JAX); the pruning itself
+# is checked in float32 against the equations below.
 @pytest.mark.parametrize(
     "init_kwargs",
     [
-        {"units": 6, "output_units": 5, "threshold": 0.05},
-        {"units": 6, "threshold": 0.05, "renormalize": False},
+        {"units": 6, "output_units": 5, "threshold": 0.0},
+        {"units": 6, "threshold": 0.0, "renormalize": False},
     ],
 )
 def test_layer_checks(tmp_path, init_kwargs):
