@@ -58,6 +58,7 @@ class CrossModalRelationAttention(keras.layers.Layer):
         self.num_heads = num_heads
         self.feedforward_units = feedforward_units
         self.dropout = dropout
+        self.supports_masking = True  # a Keras mask from an LSTM is accepted (segment_mask rules)
 
     def build(self, query_shape, memory_shape, segment_mask_shape=None):
         if memory_shape[-1] != self.units:
@@ -83,6 +84,9 @@ class CrossModalRelationAttention(keras.layers.Layer):
             keys = ops.concatenate([ops.cast(memory, x.dtype), x], axis=1)
             x = blocks.apply_block(parts, x, keys, mask, training)
         return x
+
+    def compute_mask(self, *args, **kwargs):
+        return None
 
     def compute_output_shape(self, query_shape, memory_shape, segment_mask_shape=None):
         return tuple(query_shape[:-1]) + (self.units,)

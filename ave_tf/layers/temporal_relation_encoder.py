@@ -52,6 +52,7 @@ class TemporalRelationEncoder(keras.layers.Layer):
         self.num_heads = num_heads
         self.feedforward_units = feedforward_units
         self.dropout = dropout
+        self.supports_masking = True  # a Keras mask from an LSTM is accepted (segment_mask rules)
 
     def build(self, features_shape, segment_mask_shape=None):
         self.projection = keras.layers.Dense(self.units, dtype=self.dtype_policy, name="projection")
@@ -72,6 +73,9 @@ class TemporalRelationEncoder(keras.layers.Layer):
         for parts in self.encoder_layers:
             x = blocks.apply_block(parts, x, x, mask, training)
         return x
+
+    def compute_mask(self, *args, **kwargs):
+        return None
 
     def compute_output_shape(self, features_shape, segment_mask_shape=None):
         return tuple(features_shape[:-1]) + (self.units,)

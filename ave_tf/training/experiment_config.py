@@ -22,7 +22,7 @@ from ave_tf.utils import hyperparams
 STRATEGIES = ("default", "mirrored", "multi_worker")
 MIXED_PRECISION = ("", "mixed_bfloat16", "mixed_float16")
 OPTIMIZERS = ("adam",)
-LR_SCHEDULES = ("constant", "step", "cosine")
+LR_SCHEDULES = ("constant", "step", "multistep", "cosine")
 
 
 @dataclasses.dataclass
@@ -72,23 +72,29 @@ class DataConfig:
 @dataclasses.dataclass
 class OptimizerConfig:
     """name: "adam"; learning_rate: its (initial) learning rate (the authors use 1e-3);
-    epsilon: Adam's epsilon (Keras' default 1e-7; the authors' PyTorch code uses 1e-8)."""
+    epsilon: Adam's epsilon (Keras' default 1e-7; the authors' PyTorch code uses 1e-8);
+    global_clipnorm: > 0 rescales the gradients so their global norm is at most this before
+    each update (PyTorch's clip_grad_norm_; Keras clips each replica's gradients before the
+    all-reduce, so with several replicas it bounds each replica's share); 0 = no clipping."""
 
     name: str = "adam"
     learning_rate: float = 1e-3
     epsilon: float = 1e-7
+    global_clipnorm: float = 0.0
 
 
 @dataclasses.dataclass
 class ScheduleConfig:
     """The learning rate: "constant", "step" (x decay_rate every decay_epochs, or every
-    decay_steps optimizer steps when decay_steps > 0, as PyTorch's StepLR stepped per batch) or
+    decay_steps optimizer steps when decay_steps > 0, as PyTorch's StepLR stepped per batch),
+    "multistep" (x decay_rate at each epoch listed in milestones, as PyTorch's MultiStepLR) or
     "cosine" (over the epochs)."""
 
     name: str = "step"
     decay_epochs: int = 10
     decay_rate: float = 0.5
     decay_steps: int = 0
+    milestones: list[int] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -180,6 +186,17 @@ class ExperimentConfig:
             ("trainer.validate_every", trainer.validate_every >= 1, "must be >= 1"),
             ("trainer.optimizer.epsilon", trainer.optimizer.epsilon > 0, "must be > 0"),
             ("trainer.schedule.decay_steps", trainer.schedule.decay_steps >= 0, "must be >= 0"),
+            (
+                "trainer.schedule.milestones",
+                all(m >= 1 for m in trainer.schedule.milestones)
+                and (trainer.schedule.name != "multistep" or trainer.schedule.milestones),
+                "must be epochs >= 1 (and given for multistep)",
+            ),
+            (
+                "trainer.optimizer.global_clipnorm",
+                trainer.optimizer.global_clipnorm >= 0,
+                "must be >= 0 (0 = no clipping)",
+            ),
             ("trainer.log_attention_videos", trainer.log_attention_videos >= 0, "must be >= 0"),
             ("data.shuffle_buffer", data.shuffle_buffer >= 0, "must be >= 0 (0 = from budget)"),
             ("data.shuffle_buffer_mb", data.shuffle_buffer_mb >= 1, "must be >= 1"),
@@ -215,6 +232,8 @@ class ExperimentConfig:
             return base * schedule.decay_rate ** (step // schedule.decay_steps)
         if schedule.name == "step":
             return base * schedule.decay_rate ** (epoch // schedule.decay_epochs)
+        if schedule.name == "multistep":
+            return base * schedule.decay_rate ** sum(epoch >= m for m in schedule.milestones)
         if schedule.name == "cosine":
             return base * 0.5 * (1 + math.cos(math.pi * epoch / self.trainer.epochs))
         return base

@@ -124,7 +124,11 @@ def _make_optimizer(experiment: ExperimentConfig):
     optimizer = experiment.trainer.optimizer
     if optimizer.name != "adam":
         raise ValueError(f"trainer.optimizer.name={optimizer.name!r}: not supported")
-    return keras.optimizers.Adam(learning_rate=optimizer.learning_rate, epsilon=optimizer.epsilon)
+    return keras.optimizers.Adam(
+        learning_rate=optimizer.learning_rate,
+        epsilon=optimizer.epsilon,
+        global_clipnorm=optimizer.global_clipnorm or None,
+    )
 
 
 def _train(task, experiment, dirs, info, resumed, val_split) -> TrainResult:
