@@ -26,10 +26,8 @@ paper (their code is followed unless said otherwise):
   use the one-hot video label; the `train_noisy` background videos are background throughout.
 - Optimizer: Adam 1e-3 (PyTorch's epsilon 1e-8), no weight decay, no gradient clipping, batch
   128, 300 epochs. Their learning rate is multiplied by 0.8 after epochs 60 and 120 (supervised;
-  `(epoch+1) % 60 == 0 and epoch < 170`) or 80 and 160 (weak; `% 80`, `< 200`) and then stays;
-  the step schedule here keeps decaying every 60 (80) epochs: from epoch 180 (240) the rate is
-  0.8x theirs, from epoch 240 0.64x (supervised). The trainer's step schedule has no cap on the
-  number of decays.
+  `(epoch+1) % 60 == 0 and epoch < 170`) or 80 and 160 (weak; `% 80`, `< 200`) and then stays:
+  the `multistep` schedule with those milestones.
 - Dropout 0.1 in the propagation module only.
 
 Where this framework differs from their scripts (by design):
@@ -130,12 +128,12 @@ def psp_weak_video_label_loss(task: str, batch: dict, outputs: dict):
     return _video_bce(targets, video_logits, video_label >= 0)
 
 
-def _trainer(decay_epochs: int) -> TrainerConfig:
+def _trainer(milestones: list[int]) -> TrainerConfig:
     return TrainerConfig(
         epochs=300,
         batch_size=128,
         optimizer=OptimizerConfig(learning_rate=1e-3, epsilon=1e-8),
-        schedule=ScheduleConfig(name="step", decay_epochs=decay_epochs, decay_rate=0.8),
+        schedule=ScheduleConfig(name="multistep", decay_rate=0.8, milestones=milestones),
         validate_every=5,
     )
 
@@ -143,22 +141,22 @@ def _trainer(decay_epochs: int) -> TrainerConfig:
 @register_experiment("psp", "zoo", "PSP")
 def psp() -> ExperimentConfig:
     """Supervised PSP as fully_supervised_main.py (see the module docstring for differences):
-    threshold 0.099, cross-entropy + 100 x AVPS, Adam 1e-3, batch 128, 300 epochs, x0.8 every
-    60 epochs, checkpoint chosen on validation accuracy."""
+    threshold 0.099, cross-entropy + 100 x AVPS, Adam 1e-3, batch 128, 300 epochs, x0.8 after
+    epochs 60 and 120, checkpoint chosen on validation accuracy."""
     return ExperimentConfig(
         task=TaskConfig(name="supervised", loss="psp_supervised"),
         model=PSPConfig(),
-        trainer=_trainer(decay_epochs=60),
+        trainer=_trainer(milestones=[60, 120]),
     )
 
 
 @register_experiment("psp_weak", "zoo", "PSP (weak)")
 def psp_weak() -> ExperimentConfig:
     """Weakly supervised PSP as weakly_supervised_main.py: threshold 0.095, BCE on segment
-    shares, with the noisy background videos, x0.8 every 80 epochs, checkpoint chosen on the
-    video-level validation loss."""
+    shares, with the noisy background videos, x0.8 after epochs 80 and 160, checkpoint chosen on
+    the video-level validation loss."""
     return ExperimentConfig(
         task=TaskConfig(name="weak", loss="psp_weak", use_noisy=True),
         model=psp_weak_config(),
-        trainer=_trainer(decay_epochs=80),
+        trainer=_trainer(milestones=[80, 160]),
     )
