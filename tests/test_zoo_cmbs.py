@@ -141,5 +141,7 @@ def test_trains_evaluates_and_exports(tmp_path):
         audio=tf.ones([2, 5, 128]), visual=tf.ones([2, 5, 7, 7, 512])
     )
     assert out["probabilities"].shape == (2, 5, 29) and out["attention"].shape == (2, 5, 49)
-    # The exporter carries `probabilities`, `classes` and `attention` only (no event_scores).
-    assert "event_scores" not in out
+    # The supervised signature carries the model's event relevance beside the usual outputs.
+    want = model({"audio": tf.ones([2, 5, 128]), "visual": tf.ones([2, 5, 7, 7, 512])})
+    assert out["event_scores"].shape == (2, 5)
+    np.testing.assert_allclose(out["event_scores"], want["event_scores"], rtol=1e-5, atol=1e-6)

@@ -53,6 +53,11 @@ def _check_features(audio: tf.Tensor, visual: tf.Tensor) -> list[tf.Operation]:
     ]
 
 
+# Per-segment outputs a model may have beyond logits and attention, served as they are by the
+# supervised signature (names in signatures.py).
+_EXTRA_SEGMENT_OUTPUTS = (sig.EVENT_SCORES,)
+
+
 def _argmax(x: tf.Tensor) -> tf.Tensor:
     return tf.argmax(x, axis=-1, output_type=tf.int64)
 
@@ -174,18 +179,24 @@ class AveServingModule(tf.Module):
         logits = tf.cast(outputs["logits"], tf.float32)
         attention = tf.cast(outputs["attention"], tf.float32)
         video_logits = outputs.get("video_logits") if isinstance(outputs, dict) else None
-        return logits, attention, video_logits
+        extras = {
+            key: tf.cast(outputs[key], tf.float32)
+            for key in _EXTRA_SEGMENT_OUTPUTS
+            if key in outputs
+        }
+        return logits, attention, video_logits, extras
 
     def _supervised(self, audio, visual):
-        logits, attention, _ = self._segment_outputs(self._models.supervised, audio, visual)
+        logits, attention, _, extras = self._segment_outputs(self._models.supervised, audio, visual)
         return {
             sig.PROBABILITIES: tf.nn.softmax(logits, axis=-1),
             sig.CLASSES: _argmax(logits),
             sig.ATTENTION: attention,
+            **extras,  # e.g. CMBS's event relevance: the signature lists what it has
         }
 
     def _weak(self, audio, visual):
-        logits, _, video_logits = self._segment_outputs(self._models.weak, audio, visual)
+        logits, _, video_logits, _ = self._segment_outputs(self._models.weak, audio, visual)
         if video_logits is None:
             video_logits = tf.reduce_mean(logits, axis=1)  # MIL pooling g(.), eq. 7
         video_probabilities = tf.nn.softmax(tf.cast(video_logits, tf.float32), axis=-1)

@@ -26,6 +26,7 @@ CLASSIFY_INPUTS = "inputs"  # [batch] string: serialized tf.train.Example (TF-Se
 PROBABILITIES = "probabilities"  # [batch, T, 29] float32
 CLASSES = "classes"  # [batch, T] int64 (classify: [batch, 29] class names)
 ATTENTION = "attention"  # [batch, T, 49] float32
+EVENT_SCORES = "event_scores"  # [batch, T] float32: a zoo model's event relevance (CMBS), if any
 SEGMENT_SCORES = "segment_scores"  # [batch, T, 29] float32
 VIDEO_PROBABILITIES = "video_probabilities"  # [batch, 29] float32
 VIDEO_CLASSES = "video_classes"  # [batch] int64
