@@ -1,0 +1,199 @@
+"""CACE-Net: Co-guidance Attention and Contrastive Enhancement (Brain-Cog-Lab, ACM MM 2024).
+
+The supervised model as their code builds it (github.com/Brain-Cog-Lab/CACE-Net,
+CACE/model/main_model.py: `supv_main_model` with `--guide Co-Guide --contrastive`), on the AVE
+features (128-d VGGish audio, 7x7x512 VGG-19 pool5 maps). It is CMBS's supervised model
+(`ave_tf/models/zoo/cmbs.py`) with two additions:
+
+1. `co_guided_attention` (`CoGuidedSpatialChannelAttention`) replaces CMBS's audio-guided
+   attention: the same audio-guided visual pooling (its map is the `attention` output), plus
+   a visual-guided re-weighting of the audio, `a + psai * sigmoid(g) * a`, that feeds the audio
+   BiLSTM (CMBS feeds the raw audio).
+2. Contrastive enhancement in the localisation head: `contrastive_projection` (Linear(d, d) +
+   ReLU, their `encoder_q`) of the fused segments is added, times `contrastive_weight`
+   (their `Lambda`, 0.6), to the fused segments before the event head (their
+   `contrastive_switch`, on after the first n_epoch / 8 epochs and from then on, evaluation
+   included; always on here). The L2-normalised projection of the fused segments is
+   `contrastive_query` [B, T, d], and that of the fused segments plus Gaussian noise (std 0.1,
+   training only; their `data_augmentation`) is `contrastive_key`; the loss
+   (`cace_net_supervised`) contrasts them.
+
+The rest is CMBS's supervised path: visual adapter, BiLSTMs (audio 128, visual 256 per
+direction), relation encoders (feed-forward 1024) and cross-modal attention (feed-forward 512
+here, 1024 in CMBS), background suppression, class activation sequences (top-4 means), the
+audio-visual interactions, and the heads. Outputs as `cmbs`: `logits` [B, T, 29] (their
+accuracy rule folded: a segment is the video's top class when sigmoid(event score) > 0.5, else
+background), `event_scores` [B, T], `video_class_logits` [B, 28], `class_activation_scores`,
+`background_gate`, `attention` [B, T, 49], plus `contrastive_query` and `contrastive_key`.
+"""
+
+import dataclasses
+
+import keras
+
+from ave_tf.data import schema
+from ave_tf.layers.audio_visual_interaction import AudioVisualInteraction
+from ave_tf.layers.co_guided_spatial_channel_attention import CoGuidedSpatialChannelAttention
+from ave_tf.layers.cross_modal_background_suppression import CrossModalBackgroundSuppression
+from ave_tf.layers.cross_modal_relation_attention import CrossModalRelationAttention
+from ave_tf.layers.mil_pooling import MILPooling
+from ave_tf.layers.segment_mask import SegmentMask
+from ave_tf.layers.temporal_relation_encoder import TemporalRelationEncoder
+from ave_tf.layers.top_k_temporal_pooling import TopKTemporalPooling
+from ave_tf.models.registry import register_model
+from ave_tf.models.zoo.cmbs import CMBSSegmentLogits, _bilstm, _float32
+
+
+@dataclasses.dataclass
+class CACENetConfig:
+    """CACE-Net's hyperparameters (defaults: configs/main.json, supv_main_model, run_supp.sh).
+
+    Attributes:
+        task: "supervised" only (their repository has no runnable weak model).
+        d_model: width of the relation modules (256).
+        visual_fc_units: width of the visual adapter (512).
+        input_dropout: dropout after the visual adapter (0.2).
+        attention_hidden_units: the co-guided attention's hidden width (256).
+        beta: weight of the visual-only gate of the visual attention (0.4).
+        psai: weight of the visual guidance of the audio (`--psai 0.3`).
+        alpha: background suppression strength (0.1).
+        gamma: weight of the class activation scores (0.3).
+        encoder_feedforward_units: feed-forward width of the encoders (1024).
+        decoder_feedforward_units: feed-forward width of the cross-modal attention (512).
+        interaction_heads: heads of the audio-visual interaction (4).
+        top_k: segments averaged by the class activation pooling (4).
+        dropout: dropout of the relation modules (0.1).
+        interaction_attention_dropout: attention dropout of the interaction (0.2).
+        contrastive: the contrastive enhancement of the event head (`--contrastive`).
+        contrastive_weight: its weight (`--Lambda 0.6`).
+        key_noise: standard deviation of the noise of the contrastive keys (0.1).
+    """
+
+    task: str = "supervised"
+    d_model: int = 256
+    visual_fc_units: int = 512
+    input_dropout: float = 0.2
+    attention_hidden_units: int = 256
+    beta: float = 0.4
+    psai: float = 0.3
+    alpha: float = 0.1
+    gamma: float = 0.3
+    encoder_feedforward_units: int = 1024
+    decoder_feedforward_units: int = 512
+    interaction_heads: int = 4
+    top_k: int = 4
+    dropout: float = 0.1
+    interaction_attention_dropout: float = 0.2
+    contrastive: bool = True
+    contrastive_weight: float = 0.6
+    key_noise: float = 0.1
+
+    def validate(self) -> "CACENetConfig":
+        checks = (
+            ("task", self.task == "supervised", "must be 'supervised'"),
+            ("d_model", self.d_model >= 4 and self.d_model % 4 == 0, "must be a multiple of 4"),
+            (
+                "d_model",
+                self.d_model % max(self.interaction_heads, 1) == 0,
+                "must be a multiple of interaction_heads",
+            ),
+            ("visual_fc_units", self.visual_fc_units >= 4, "must be >= 4"),
+            ("top_k", self.top_k >= 1, "must be >= 1"),
+            ("interaction_heads", self.interaction_heads >= 1, "must be >= 1"),
+            ("key_noise", self.key_noise >= 0, "must be >= 0"),
+        )
+        for field, ok, requirement in checks:
+            if not ok:
+                raise ValueError(f"CACENetConfig.{field}={getattr(self, field)!r}: {requirement}")
+        return self
+
+
+@register_model("cace_net", CACENetConfig)
+def build_cace_net_model(config: CACENetConfig | None = None, use_cudnn="auto") -> keras.Model:
+    """Builds CACE-Net (supervised); see the module docstring."""
+    config = (config or CACENetConfig()).validate()
+    d = config.d_model
+    audio = keras.Input((None, schema.AUDIO_DIM), name="audio")
+    visual = keras.Input((None, *schema.VISUAL_SHAPE), name="visual")
+    mask = SegmentMask(name="segment_mask")(audio, visual)
+
+    cells = keras.layers.Dense(config.visual_fc_units, activation="relu", name="visual_fc")(visual)
+    cells = keras.layers.Dropout(config.input_dropout, name="visual_fc_dropout")(cells)
+    visual_features, guided_audio, attention = CoGuidedSpatialChannelAttention(
+        config.attention_hidden_units, beta=config.beta, psai=config.psai,
+        name="co_guided_attention",
+    )(audio, cells, segment_mask=mask)  # fmt: skip
+    audio_features = _bilstm(d // 2, "audio_rnn", use_cudnn)(guided_audio, mask=mask)
+    visual_features = _bilstm(d, "visual_rnn", use_cudnn)(visual_features, mask=mask)
+
+    def encoder(name):
+        return TemporalRelationEncoder(
+            d, feedforward_units=config.encoder_feedforward_units, dropout=config.dropout,
+            name=name,
+        )  # fmt: skip
+
+    def decoder(name):
+        return CrossModalRelationAttention(
+            d, feedforward_units=config.decoder_feedforward_units, dropout=config.dropout,
+            name=name,
+        )  # fmt: skip
+
+    visual_memory = encoder("visual_encoder")(visual_features, segment_mask=mask)
+    audio_stream = decoder("audio_decoder")(audio_features, visual_memory, segment_mask=mask)
+    audio_memory = encoder("audio_encoder")(audio_features, segment_mask=mask)
+    visual_stream = decoder("visual_decoder")(visual_features, audio_memory, segment_mask=mask)
+    audio_stream, visual_stream, gate = CrossModalBackgroundSuppression(
+        config.alpha, combine="product", residual="add", name="background_suppression"
+    )(audio_stream, visual_stream, visual_memory, audio_memory)
+
+    cas_classes = schema.NUM_CLASSES - 1
+    audio_cas = keras.layers.Dense(cas_classes, name="audio_cas")(audio_stream)
+    visual_cas = keras.layers.Dense(cas_classes, name="visual_cas")(visual_stream)
+
+    visual_stream = AudioVisualInteraction(
+        config.interaction_heads, config.interaction_attention_dropout, config.dropout,
+        name="audio_visual_interaction",
+    )(visual_stream, audio_stream, segment_mask=mask)  # fmt: skip
+    audio_stream = AudioVisualInteraction(
+        config.interaction_heads, config.interaction_attention_dropout, config.dropout,
+        name="visual_audio_interaction",
+    )(audio_stream, visual_stream, segment_mask=mask)  # fmt: skip
+    fused = keras.layers.Average(name="fusion")([visual_stream, audio_stream])
+
+    # Contrastive enhancement (their SupvLocalizeModule).
+    projection = keras.layers.Dense(d, activation="relu", name="contrastive_projection")
+    projected = projection(fused)
+    event_input = fused
+    if config.contrastive:
+        event_input = keras.layers.Add(name="contrastive_enhancement")(
+            [fused, keras.layers.Rescaling(config.contrastive_weight)(projected)]
+        )
+    noisy = keras.layers.GaussianNoise(config.key_noise, name="key_noise")(fused)
+    query = keras.layers.UnitNormalization(name="query_normalization")(projected)
+    key = keras.layers.UnitNormalization(name="key_normalization")(projection(noisy))
+
+    event_logits = keras.layers.Dense(1, name="event_head")(event_input)
+    event_scores = _float32("event_scores")(keras.layers.Reshape((-1,))(event_logits))
+    pooled = MILPooling("max", name="temporal_max")(fused, segment_mask=mask)
+    top_k = TopKTemporalPooling(config.top_k, name="cas_top_k")
+    cas_scores = keras.layers.Average(name="class_activation_scores_mean")(
+        [top_k(visual_cas, segment_mask=mask), top_k(audio_cas, segment_mask=mask)]
+    )
+    class_logits = keras.layers.Add(name="class_scores_sum")(
+        [
+            keras.layers.Dense(cas_classes, name="class_head")(pooled),
+            keras.layers.Rescaling(config.gamma, name="class_activation_weight")(cas_scores),
+        ]
+    )
+    class_scores = _float32("video_class_logits")(class_logits)
+    outputs = {
+        "attention": _float32("attention")(attention),
+        "class_activation_scores": _float32("class_activation_scores")(cas_scores),
+        "background_gate": _float32("background_gate")(gate),
+        "contrastive_query": _float32("contrastive_query")(query),
+        "contrastive_key": _float32("contrastive_key")(key),
+        "event_scores": event_scores,
+        "video_class_logits": class_scores,
+        "logits": CMBSSegmentLogits(name="logits")(event_scores, class_scores),
+    }
+    return keras.Model({"audio": audio, "visual": visual}, outputs, name="cace_net")
