@@ -60,18 +60,30 @@ def generate(fraction: float, seed: int) -> dict[str, tuple[np.ndarray, ...]]:
     return out
 
 
+def av_att_experiment():
+    """The `table1/av_att` experiment, built here: the experiments package imports TensorFlow
+    (the zoo's losses), which this machine lacks. tests/test_gpu_jax_script.py checks that it
+    equals the registered one."""
+    from ave_tf.models.config import ModelConfig
+    from ave_tf.training.experiment_config import ExperimentConfig, TaskConfig
+
+    return ExperimentConfig(
+        task=TaskConfig(name="supervised"),
+        model=ModelConfig(task="supervised", modality="av", attention=True),
+    )
+
+
 def main() -> None:
     args = _parse_args()
     import jax
     import keras
 
-    from ave_tf.experiments.registry import get_experiment
     from ave_tf.models.localization import build_localization_model
 
     start = time.perf_counter()
     data = generate(args.fraction, args.seed)
     generate_seconds = time.perf_counter() - start
-    experiment = get_experiment("table1/av_att")
+    experiment = av_att_experiment()
     batch_size = args.batch_size or experiment.trainer.batch_size
     keras.utils.set_random_seed(args.seed)
     model = build_localization_model(experiment.model)

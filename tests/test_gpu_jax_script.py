@@ -4,6 +4,7 @@
 before a GPU machine (JAX, no TensorFlow) is lent for the few minutes it takes there.
 """
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -11,11 +12,28 @@ import sys
 
 import pytest
 
-pytest.importorskip("jax")
 SCRIPT = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "gpu_jax_train.py")
 
 
+def _script_module():
+    spec = importlib.util.spec_from_file_location("gpu_jax_train", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_script_trains_the_registered_av_att_experiment():
+    pytest.importorskip("tensorflow")  # the experiments package needs it; the script does not
+    from ave_tf.experiments import get_experiment
+
+    registered = get_experiment("table1/av_att")
+    built = _script_module().av_att_experiment()
+    assert built.model == registered.model
+    assert built.trainer == registered.trainer and built.task == registered.task
+
+
 def test_script_trains_and_reports_without_tensorflow(tmp_path):
+    pytest.importorskip("jax")
     out = tmp_path / "result.json"
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
     command = [sys.executable, SCRIPT, "--fraction=0.03", "--epochs=2", "--check_no_tensorflow",
