@@ -32,16 +32,16 @@ import dataclasses
 import keras
 
 from ave_tf.data import schema
-from ave_tf.layers.audio_visual_interaction import AudioVisualInteraction
 from ave_tf.layers.co_guided_spatial_channel_attention import CoGuidedSpatialChannelAttention
-from ave_tf.layers.cross_modal_background_suppression import CrossModalBackgroundSuppression
-from ave_tf.layers.cross_modal_relation_attention import CrossModalRelationAttention
-from ave_tf.layers.mil_pooling import MILPooling
 from ave_tf.layers.segment_mask import SegmentMask
-from ave_tf.layers.temporal_relation_encoder import TemporalRelationEncoder
-from ave_tf.layers.top_k_temporal_pooling import TopKTemporalPooling
 from ave_tf.models.registry import register_model
-from ave_tf.models.zoo.cmbs import CMBSSegmentLogits, _bilstm, _float32
+from ave_tf.models.zoo.cmbs import (
+    CMBSSegmentLogits,
+    _bilstm,
+    _float32,
+    relation_streams,
+    supervised_heads,
+)
 
 
 @dataclasses.dataclass
@@ -126,39 +126,9 @@ def build_cace_net_model(config: CACENetConfig | None = None, use_cudnn="auto") 
     audio_features = _bilstm(d // 2, "audio_rnn", use_cudnn)(guided_audio, mask=mask)
     visual_features = _bilstm(d, "visual_rnn", use_cudnn)(visual_features, mask=mask)
 
-    def encoder(name):
-        return TemporalRelationEncoder(
-            d, feedforward_units=config.encoder_feedforward_units, dropout=config.dropout,
-            name=name,
-        )  # fmt: skip
-
-    def decoder(name):
-        return CrossModalRelationAttention(
-            d, feedforward_units=config.decoder_feedforward_units, dropout=config.dropout,
-            name=name,
-        )  # fmt: skip
-
-    visual_memory = encoder("visual_encoder")(visual_features, segment_mask=mask)
-    audio_stream = decoder("audio_decoder")(audio_features, visual_memory, segment_mask=mask)
-    audio_memory = encoder("audio_encoder")(audio_features, segment_mask=mask)
-    visual_stream = decoder("visual_decoder")(visual_features, audio_memory, segment_mask=mask)
-    audio_stream, visual_stream, gate = CrossModalBackgroundSuppression(
-        config.alpha, combine="product", residual="add", name="background_suppression"
-    )(audio_stream, visual_stream, visual_memory, audio_memory)
-
-    cas_classes = schema.NUM_CLASSES - 1
-    audio_cas = keras.layers.Dense(cas_classes, name="audio_cas")(audio_stream)
-    visual_cas = keras.layers.Dense(cas_classes, name="visual_cas")(visual_stream)
-
-    visual_stream = AudioVisualInteraction(
-        config.interaction_heads, config.interaction_attention_dropout, config.dropout,
-        name="audio_visual_interaction",
-    )(visual_stream, audio_stream, segment_mask=mask)  # fmt: skip
-    audio_stream = AudioVisualInteraction(
-        config.interaction_heads, config.interaction_attention_dropout, config.dropout,
-        name="visual_audio_interaction",
-    )(audio_stream, visual_stream, segment_mask=mask)  # fmt: skip
-    fused = keras.layers.Average(name="fusion")([visual_stream, audio_stream])
+    audio_stream, visual_stream, gate, audio_cas, visual_cas, fused = relation_streams(
+        config, audio_features, visual_features, mask
+    )
 
     # Contrastive enhancement (their SupvLocalizeModule).
     projection = keras.layers.Dense(d, activation="relu", name="contrastive_projection")
@@ -172,20 +142,9 @@ def build_cace_net_model(config: CACENetConfig | None = None, use_cudnn="auto") 
     query = keras.layers.UnitNormalization(name="query_normalization")(projected)
     key = keras.layers.UnitNormalization(name="key_normalization")(projection(noisy))
 
-    event_logits = keras.layers.Dense(1, name="event_head")(event_input)
-    event_scores = _float32("event_scores")(keras.layers.Reshape((-1,))(event_logits))
-    pooled = MILPooling("max", name="temporal_max")(fused, segment_mask=mask)
-    top_k = TopKTemporalPooling(config.top_k, name="cas_top_k")
-    cas_scores = keras.layers.Average(name="class_activation_scores_mean")(
-        [top_k(visual_cas, segment_mask=mask), top_k(audio_cas, segment_mask=mask)]
+    event_scores, class_scores, cas_scores = supervised_heads(
+        config, event_input, fused, audio_cas, visual_cas, mask
     )
-    class_logits = keras.layers.Add(name="class_scores_sum")(
-        [
-            keras.layers.Dense(cas_classes, name="class_head")(pooled),
-            keras.layers.Rescaling(config.gamma, name="class_activation_weight")(cas_scores),
-        ]
-    )
-    class_scores = _float32("video_class_logits")(class_logits)
     outputs = {
         "attention": _float32("attention")(attention),
         "class_activation_scores": _float32("class_activation_scores")(cas_scores),

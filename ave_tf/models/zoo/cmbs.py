@@ -209,25 +209,11 @@ def _float32(name):
     return keras.layers.Activation("linear", dtype="float32", name=name)
 
 
-@register_model("cmbs", CMBSConfig)
-def build_cmbs_model(config: CMBSConfig | None = None, use_cudnn="auto") -> keras.Model:
-    """Builds CMBS (supervised unless `config.task == "weak"`); see the module docstring."""
-    config = (config or CMBSConfig()).validate()
-    weak = config.task == "weak"
+def relation_streams(config, audio_features, visual_features, mask, weak: bool = False):
+    """CMBS after the encoders (shared by CACE-Net): temporal relation encoders, cross-modal
+    relation attention, background suppression, the class-activation heads, the AV interaction
+    and their average. Returns (audio, visual, gate, audio_cas, visual_cas, fused)."""
     d = config.d_model
-    audio = keras.Input((None, schema.AUDIO_DIM), name="audio")
-    visual = keras.Input((None, *schema.VISUAL_SHAPE), name="visual")
-    mask = SegmentMask(name="segment_mask")(audio, visual)
-
-    cells = keras.layers.Dense(config.visual_fc_units, activation="relu", name="visual_fc")(visual)
-    cells = keras.layers.Dropout(config.input_dropout, name="visual_fc_dropout")(cells)
-    visual_features, attention = AudioGuidedSpatialChannelAttention(
-        config.attention_hidden_units, beta=config.beta, name="spatial_channel_attention"
-    )(audio, cells)
-    audio_features = audio
-    if config.recurrent:
-        audio_features = _bilstm(d // 2, "audio_rnn", use_cudnn)(audio, mask=mask)
-        visual_features = _bilstm(d, "visual_rnn", use_cudnn)(visual_features, mask=mask)
 
     def encoder(name):
         return TemporalRelationEncoder(
@@ -267,6 +253,52 @@ def build_cmbs_model(config: CMBSConfig | None = None, use_cudnn="auto") -> kera
         name="visual_audio_interaction",
     )(audio_stream, visual_stream, segment_mask=mask)  # fmt: skip
     fused = keras.layers.Average(name="fusion")([visual_stream, audio_stream])
+    return audio_stream, visual_stream, gate, audio_cas, visual_cas, fused
+
+
+def supervised_heads(config, event_input, fused, audio_cas, visual_cas, mask):
+    """CMBS's supervised heads (shared by CACE-Net): per-segment event scores from
+    `event_input`, video class logits from the max-pooled `fused` plus the top-k class
+    activations. Returns (event_scores [B, T], video_class_logits [B, 28], cas_scores)."""
+    event_logits = keras.layers.Dense(1, name="event_head")(event_input)
+    event_scores = _float32("event_scores")(keras.layers.Reshape((-1,))(event_logits))
+    pooled = MILPooling("max", name="temporal_max")(fused, segment_mask=mask)
+    top_k = TopKTemporalPooling(config.top_k, name="cas_top_k")
+    cas_scores = keras.layers.Average(name="class_activation_scores_mean")(
+        [top_k(visual_cas, segment_mask=mask), top_k(audio_cas, segment_mask=mask)]
+    )
+    class_logits = keras.layers.Add(name="class_scores_sum")(
+        [
+            keras.layers.Dense(schema.NUM_CLASSES - 1, name="class_head")(pooled),
+            keras.layers.Rescaling(config.gamma, name="class_activation_weight")(cas_scores),
+        ]
+    )
+    return event_scores, _float32("video_class_logits")(class_logits), cas_scores
+
+
+@register_model("cmbs", CMBSConfig)
+def build_cmbs_model(config: CMBSConfig | None = None, use_cudnn="auto") -> keras.Model:
+    """Builds CMBS (supervised unless `config.task == "weak"`); see the module docstring."""
+    config = (config or CMBSConfig()).validate()
+    weak = config.task == "weak"
+    d = config.d_model
+    audio = keras.Input((None, schema.AUDIO_DIM), name="audio")
+    visual = keras.Input((None, *schema.VISUAL_SHAPE), name="visual")
+    mask = SegmentMask(name="segment_mask")(audio, visual)
+
+    cells = keras.layers.Dense(config.visual_fc_units, activation="relu", name="visual_fc")(visual)
+    cells = keras.layers.Dropout(config.input_dropout, name="visual_fc_dropout")(cells)
+    visual_features, attention = AudioGuidedSpatialChannelAttention(
+        config.attention_hidden_units, beta=config.beta, name="spatial_channel_attention"
+    )(audio, cells)
+    audio_features = audio
+    if config.recurrent:
+        audio_features = _bilstm(d // 2, "audio_rnn", use_cudnn)(audio, mask=mask)
+        visual_features = _bilstm(d, "visual_rnn", use_cudnn)(visual_features, mask=mask)
+
+    audio_stream, visual_stream, gate, audio_cas, visual_cas, fused = relation_streams(
+        config, audio_features, visual_features, mask, weak=weak
+    )
 
     outputs = {"attention": _float32("attention")(attention)}
     if weak:
@@ -277,20 +309,9 @@ def build_cmbs_model(config: CMBSConfig | None = None, use_cudnn="auto") -> kera
         class_scores = _float32("video_class_logits")(raw_logits)
         outputs["video_logits"] = _float32("video_logits")(video_logits)
     else:
-        event_logits = keras.layers.Dense(1, name="event_head")(fused)
-        event_scores = _float32("event_scores")(keras.layers.Reshape((-1,))(event_logits))
-        pooled = MILPooling("max", name="temporal_max")(fused, segment_mask=mask)
-        top_k = TopKTemporalPooling(config.top_k, name="cas_top_k")
-        cas_scores = keras.layers.Average(name="class_activation_scores_mean")(
-            [top_k(visual_cas, segment_mask=mask), top_k(audio_cas, segment_mask=mask)]
+        event_scores, class_scores, cas_scores = supervised_heads(
+            config, fused, fused, audio_cas, visual_cas, mask
         )
-        class_logits = keras.layers.Add(name="class_scores_sum")(
-            [
-                keras.layers.Dense(cas_classes, name="class_head")(pooled),
-                keras.layers.Rescaling(config.gamma, name="class_activation_weight")(cas_scores),
-            ]
-        )
-        class_scores = _float32("video_class_logits")(class_logits)
         outputs["class_activation_scores"] = _float32("class_activation_scores")(cas_scores)
         outputs["background_gate"] = _float32("background_gate")(gate)
     outputs["event_scores"] = event_scores
