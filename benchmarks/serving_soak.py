@@ -30,6 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 import numpy as np  # noqa: E402
+from serving_benchmark import _export_default_model  # noqa: E402 (the same demo model)
 
 from ave_tf.export import signatures as sig  # noqa: E402
 from ave_tf.export import versions  # noqa: E402
@@ -53,18 +54,6 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--json", default="", help="Also write the results to this file.")
     # The server's log goes to $TMPDIR/serving_soak_server.log.
     return parser.parse_args()
-
-
-def _export_default_model(root: str) -> str:
-    import keras
-
-    from ave_tf.export.exporter import export_saved_model
-    from ave_tf.models.config import ModelConfig
-    from ave_tf.models.localization import build_localization_model
-
-    keras.utils.set_random_seed(0)
-    model = build_localization_model(ModelConfig(attention=True, fusion="dmrn"), use_cudnn=False)
-    return export_saved_model(os.path.join(root, "source"), model)
 
 
 def _rss_mb(pid: int) -> float:
