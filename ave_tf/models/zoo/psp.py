@@ -39,6 +39,7 @@ from ave_tf.data import schema
 from ave_tf.layers.positive_sample_propagation import PositiveSamplePropagation
 from ave_tf.layers.segment_cosine_similarity import SegmentCosineSimilarity
 from ave_tf.layers.segment_score_weighting import SegmentScoreWeighting
+from ave_tf.models.authors_weights import _assign, _layer  # the same copying rules
 from ave_tf.models.config import TASKS
 from ave_tf.models.registry import register_model
 
@@ -188,23 +189,6 @@ _LSTM = {"lstm_a_v.lstm_audio": "audio_temporal", "lstm_a_v.lstm_video": "visual
 # Parameters their modules define but their forward passes never use.
 UNUSED_SUPERVISED = ("linear_v.", "v_classify.", "a_classify.", "L3.", "L4.")
 UNUSED_WEAK = ("temperature", "W1.", "W2.")
-
-
-def _layer(model, path: str):
-    name, *rest = path.split("/")
-    layer = model.get_layer(name)
-    for part in rest:
-        layer = getattr(layer, part)
-    return layer
-
-
-def _assign(variable, value, key: str) -> None:
-    value = np.asarray(value, dtype=np.float32)
-    if tuple(variable.shape) != value.shape:
-        raise ValueError(
-            f"{key}: shape {value.shape} does not fit {variable.path} {variable.shape}"
-        )
-    variable.assign(value)
 
 
 def load_psp_torch_weights(model, weights: dict) -> list[str]:
