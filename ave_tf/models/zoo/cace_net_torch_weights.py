@@ -15,9 +15,7 @@ skips. A key that maps nowhere, or a Keras weight left unset, raises ValueError.
 
 import re
 
-import numpy as np
-
-from ave_tf.models.zoo.cmbs_torch_weights import _AGSCA, _Assigner, _load_lstms, _route
+from ave_tf.models.zoo.cmbs_torch_weights import _AGSCA, _route, load_state_dict
 
 _CO_GUIDED = {
     **{theirs: ours for theirs, ours in _AGSCA.items() if theirs != "norm"},
@@ -57,17 +55,4 @@ def _route_cace(assigner, key, value):
 def load_cace_net_torch_weights(model, state_dict) -> None:
     """Copies CACE-Net's PyTorch parameters (`{name: numpy array}`, a `module.` prefix from
     DataParallel allowed) into a model built by `build_cace_net_model`."""
-    state = {k.removeprefix("module."): np.asarray(v) for k, v in state_dict.items()}
-    assigner = _Assigner(model)
-    _load_lstms(assigner, state)
-    unknown = []
-    for key, value in state.items():
-        if _UNUSED.search(key):
-            continue
-        if not _route_cace(assigner, key, value):
-            unknown.append(key)
-    if unknown:
-        raise ValueError(f"parameters with no counterpart in {model.name!r}: {unknown}")
-    unset = [w.path for w in model.weights if id(w) not in assigner.assigned]
-    if unset:
-        raise ValueError(f"weights of {model.name!r} not in the state dict: {unset}")
+    load_state_dict(model, state_dict, route=_route_cace, unused=_UNUSED)

@@ -161,20 +161,27 @@ def _load_lstms(assigner, state):
             assigner.set(cell.bias, get("bias_ih") + get("bias_hh"))
 
 
-def load_cmbs_torch_weights(model, state_dict) -> None:
-    """Copies CMBS's PyTorch parameters (`{name: numpy array}`, a `module.` prefix from
-    DataParallel allowed) into a model built by `build_cmbs_model` of the same variant."""
+def load_state_dict(model, state_dict, route=_route, unused=_UNUSED) -> None:
+    """Copies a CMBS-family state dict into `model`: LSTMs first, then every key through
+    `route(assigner, key, value)` (False: no counterpart) unless `unused` matches it; fails
+    naming keys with no counterpart and model weights left unset."""
     state = {k.removeprefix("module."): np.asarray(v) for k, v in state_dict.items()}
     assigner = _Assigner(model)
     _load_lstms(assigner, state)
     unknown = []
     for key, value in state.items():
-        if _UNUSED.search(key):
+        if unused.search(key):
             continue
-        if not _route(assigner, key, value):
+        if not route(assigner, key, value):
             unknown.append(key)
     if unknown:
         raise ValueError(f"parameters with no counterpart in {model.name!r}: {unknown}")
     unset = [w.path for w in model.weights if id(w) not in assigner.assigned]
     if unset:
         raise ValueError(f"weights of {model.name!r} not in the state dict: {unset}")
+
+
+def load_cmbs_torch_weights(model, state_dict) -> None:
+    """Copies CMBS's PyTorch parameters (`{name: numpy array}`, a `module.` prefix from
+    DataParallel allowed) into a model built by `build_cmbs_model` of the same variant."""
+    load_state_dict(model, state_dict)
