@@ -108,6 +108,16 @@ def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
     return diffs
 
 
+def _with_defaults(stored: dict) -> dict:
+    """A stored params.yaml with the fields added to the config since it was written filled in
+    with their defaults: a new field (e.g. trainer.optimizer.global_clipnorm) must not make an
+    older run look like another configuration. Unparseable configs are compared as they are."""
+    try:
+        return ExperimentConfig.from_dict(stored).to_dict()
+    except (ValueError, LookupError, TypeError):
+        return stored
+
+
 def prepare_run_dir(model_dir: str, experiment: ExperimentConfig, overwrite: bool = False) -> bool:
     """Creates model_dir and writes params.yaml, or checks that it holds the same experiment.
 
@@ -128,7 +138,7 @@ def prepare_run_dir(model_dir: str, experiment: ExperimentConfig, overwrite: boo
             if not _has_progress(model_dir):
                 return _replace_unfinished_run(model_dir, experiment, str(e))
             raise RunDirError(f"{e}; use a new --model_dir or --overwrite") from None
-        diffs = _differences(comparable(old), comparable(new))
+        diffs = _differences(comparable(_with_defaults(old)), comparable(new))
         if diffs and not _has_progress(model_dir):
             return _replace_unfinished_run(model_dir, experiment, "; ".join(diffs[:6]))
         if diffs:
