@@ -8,6 +8,7 @@
 Every failure is `{"error": "<one line>"}` with the HTTP code TF Serving maps its status to.
 """
 
+import inspect
 import json
 import logging
 import re
@@ -54,9 +55,19 @@ HTTP_STATUS = {
 _INT64_MAX = 2**63 - 1
 
 
+# protobuf 5.26 renamed the flag that prints fields left at their defaults (TF 2.17, the
+# tensorflow-io stack, pins protobuf 4.x).
+_PRINT_DEFAULTS = (
+    "always_print_fields_with_no_presence"
+    if "always_print_fields_with_no_presence"
+    in inspect.signature(json_format.MessageToDict).parameters
+    else "including_default_value_fields"
+)
+
+
 def _to_dict(message) -> dict:
     return json_format.MessageToDict(
-        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+        message, preserving_proto_field_name=True, **{_PRINT_DEFAULTS: True}
     )
 
 
