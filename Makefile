@@ -103,7 +103,7 @@ demo: venv
 
 # The README's result tables: every paper-table experiment with 3 seeds on the embedded default
 # (several hours on 2 cores; finished runs are reused, so it can be stopped and restarted).
-TABLES_DIR ?= runs/paper_tables
+TABLES_DIR ?= results/paper_tables
 TABLES_FLAGS ?= --seeds=0,1,2 --epochs=10
 tables: venv
 	test -f $(DEMO_DATA)/dataset.json || $(VENV)/bin/python -m ave_tf.bin.ave_synth --output_dir=$(DEMO_DATA)

@@ -1,6 +1,8 @@
 """The paper's tables as registered experiments, and the runner that iterates their names."""
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -18,7 +20,8 @@ from tests.tiny_dataset import write_tiny_dataset
 
 def test_every_paper_configuration_is_a_registered_valid_experiment():
     names = experiment_names(PAPER_TABLES)
-    assert set(experiment_names(TABLES)) - set(names) == set(experiment_names(["authors"]))
+    others = set(experiment_names(["authors", "zoo"]))
+    assert set(experiment_names(TABLES)) - set(names) == others
     assert len(names) == len(set(names)) == 10 + 28 + 1 + 2
     assert {
         "table1/a", "table1/av_att", "table1/weak_av_att", "table2/late/dmrn",
@@ -62,16 +65,12 @@ def test_runner_trains_evaluates_and_reports(tmp_path):
     output_dir = tmp_path / "out"
     readme = tmp_path / "README.md"
     readme.write_text("# x\n<!-- paper-tables:begin -->\nold\n<!-- paper-tables:end -->\nkept\n")
-    completed = subprocess.run(
-        [
-            sys.executable, "-m", "ave_tf.experiments.run_paper_tables", f"--data_dir={data_dir}",
-            f"--output_dir={output_dir}", "--tables=table1", "--only=^table1/a$", "--seeds=0",
-            "--epochs=1", "--batch_size=16", f"--write_into={readme}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )  # fmt: skip
+    command = [
+        sys.executable, "-m", "ave_tf.experiments.run_paper_tables", f"--data_dir={data_dir}",
+        f"--output_dir={output_dir}", "--tables=table1", "--only=^table1/a$", "--seeds=0",
+        "--epochs=1", "--batch_size=16", f"--write_into={readme}",
+    ]  # fmt: skip
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert completed.returncode == 0, completed.stderr[-2000:]
     report = (output_dir / "experiments.md").read_text()
     assert "| A | 59.5 |" in report
@@ -82,6 +81,28 @@ def test_runner_trains_evaluates_and_reports(tmp_path):
     params = yaml.safe_load((run_dir / "params.yaml").read_text())
     assert params["experiment"] == "table1/a" and params["trainer"]["epochs"] == 1
     assert "--experiment=table1/a" in (run_dir / "commands.txt").read_text()
+    result = json.loads((run_dir / "eval_test.json").read_text())
+    assert result["seconds_per_epoch"] > 0 and len(result["fingerprint"]) == 16
+
+    # The result alone (what git keeps of results/paper_tables) is reused as it is ...
+    for path in run_dir.iterdir():
+        if path.name != "eval_test.json":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    again = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "rerunning" not in again.stdout and sorted(os.listdir(run_dir)) == ["eval_test.json"]
+    # ... but not once the dataset differs: the run is trained again.
+    meta = json.loads((tmp_path / "data" / "dataset.json").read_text())
+    meta["description"] = "another dataset"
+    (tmp_path / "data" / "dataset.json").write_text(json.dumps(meta))
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert "is of another config or dataset: rerunning" in rerun.stdout
+    assert (
+        json.loads((run_dir / "eval_test.json").read_text())["fingerprint"]
+        != (result["fingerprint"])
+    )
+    assert (run_dir / "params.yaml").exists()
 
 
 def test_runner_rejects_unknown_tables_and_bad_overrides(tmp_path):
@@ -147,3 +168,20 @@ def test_report_shows_the_authors_recipes_beside_their_paper_cells():
     assert "| authors_dmrn | 73.1 | 75.0 (n=1) | +1.9 |" in report
     assert "| authors_avdln A2V | 44.8 | 70.0 (n=1) | +25.2 |" in report
     assert "| A+V-att | 72.7 | 60.0 (n=1) | -12.7 |" in report
+
+
+def test_report_shows_the_zoo_with_seconds_per_epoch():
+    from ave_tf.experiments.run_paper_tables import render_report
+
+    report = render_report(
+        {
+            "cmbs": [
+                {"accuracy": 0.80, "seconds_per_epoch": 10.0},
+                {"accuracy": 0.78, "seconds_per_epoch": 12.0},
+            ],
+            "psp_weak": [{"accuracy": None}],  # undefined, no timing recorded
+        }
+    )
+    assert "| experiment | paper | ours mean ± std (n seeds) | Δ | s/epoch |" in report
+    assert "| `cmbs` | 79.3 | 79.0 ± 1.4 (n=2) | -0.3 | 11.0 |" in report
+    assert "| `psp_weak` | 73.5 | n/a | - | - |" in report

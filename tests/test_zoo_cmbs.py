@@ -112,8 +112,8 @@ def test_recipes_follow_their_train_scripts():
     assert config.task.val_split == "val"
 
 
-# ~1 min: in `make test-slow`; `make test` runs the zoo's train/eval/export path with PSP
-# (tests/test_zoo_psp.py) and this model's equivalence and padding tests.
+# ~1 min: in `make test-slow` (as is its run through the binaries, tests/test_zoo_binaries.py);
+# `make test` runs that path with PSP and this model's equivalence and padding tests.
 @pytest.mark.slow
 def test_trains_evaluates_and_exports(tmp_path):
     from ave_tf.export.exporter import export_saved_model

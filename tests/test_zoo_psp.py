@@ -104,31 +104,4 @@ def test_padding_does_not_change_real_segments():
     np.testing.assert_allclose(padded["video_logits"], short["video_logits"], atol=1e-5)
 
 
-def test_psp_trains_evaluates_and_exports(tmp_path):
-    from ave_tf.data import pipeline
-    from ave_tf.evaluation.localization_eval import evaluate_localization
-    from ave_tf.export.exporter import export_saved_model
-    from ave_tf.training.model_io import load_trained_experiment
-    from ave_tf.training.trainer import train
-    from tests.tiny_dataset import write_tiny_dataset
-
-    data_dir = write_tiny_dataset(str(tmp_path / "data"))
-    experiment = get_experiment("psp").override(
-        {
-            "data": {"data_dir": data_dir},
-            "trainer": {"epochs": 1, "batch_size": 16, "validate_every": 1, "verbose": False},
-        }
-    )
-    result = train(experiment.validate(), str(tmp_path / "run"))
-    assert result.epochs_run == 1 and np.isfinite(result.last_metrics["train"]["loss"])
-    model, _ = load_trained_experiment(str(tmp_path / "run"))
-    metrics, _ = evaluate_localization(
-        model, pipeline.make_dataset(data_dir, "test", pipeline.InputConfig(batch_size=8))
-    )
-    assert 0.0 <= metrics["accuracy"] <= 1.0
-    path = export_saved_model(str(tmp_path / "export"), model, write_warmup=False)
-    loaded = tf.saved_model.load(path)
-    out = loaded.signatures["supervised"](
-        audio=tf.zeros([2, 5, 128]), visual=tf.ones([2, 5, 7, 7, 512])
-    )
-    assert out["probabilities"].shape == (2, 5, 29) and out["attention"].shape == (2, 5, 49)
+# Training, evaluation, export and serving through the binaries: tests/test_zoo_binaries.py.

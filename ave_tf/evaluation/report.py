@@ -78,6 +78,8 @@ PAPER_TABLE3 = {
 
 # Sec. 6.3: ED-TCN trained on AVE (same visual features as the V model).
 PAPER_ED_TCN = 46.9
+# The model zoo's papers (test accuracy, %): PSP (CVPR 2021), CMBS (CVPR 2022), CACE-Net (2024).
+PAPER_ZOO = {"PSP": 77.8, "PSP (weak)": 73.5, "CMBS": 79.3, "CMBS (weak)": 74.2, "CACE-Net": 80.8}
 
 # Supplementary Table 1 column names, in the order of ave_meta/categories.txt (label index).
 # fmt: off
@@ -227,8 +229,9 @@ def markdown_table(
     name_header: str = "model",
     scale: float = 100.0,
     digits: int = 1,
+    extra_headers: Sequence[str] = (),
 ) -> str:
-    """One line per model: | model | paper | ours mean ± std (n seeds) | Δ |.
+    """One line per model: | model | paper | ours mean ± std (n seeds) | Δ | (extra ...) |.
 
     Works for every paper table: flat names for Table 1 ("A+V-att"), "/"-paths into nested
     tables for Tables 2 and 3 ("late/dmrn", "AVDLN/a2v").
@@ -241,6 +244,7 @@ def markdown_table(
         name_header: the first column's header.
         scale: multiplies our values (100: fractions -> percent).
         digits: decimals printed.
+        extra_headers: headers of more columns; each row's `extra` holds their texts.
 
     Returns:
         The markdown table, newline-terminated. Missing numbers print as "-", undefined ones
@@ -267,9 +271,10 @@ def markdown_table(
                 _format_number(paper_value, digits),
                 _format_ours(values, scale, digits, with_count=True),
                 delta,
+                *(str(text) for text in row.get("extra", ("-",) * len(extra_headers))),
             ]
         )
-    return _render([name_header, "paper", "ours mean ± std (n seeds)", "Δ"], body)
+    return _render([name_header, "paper", "ours mean ± std (n seeds)", "Δ", *extra_headers], body)
 
 
 def _ordered_union(*key_lists) -> list:

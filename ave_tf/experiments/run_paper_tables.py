@@ -13,6 +13,7 @@ is logged to TensorBoard's HParams dashboard under `output_dir/hparams`.
 import json
 import os
 import re
+import shutil
 import time
 
 from absl import flags
@@ -22,9 +23,10 @@ from ave_tf.utils.cli import fail, require_flags, run_main
 
 FLAGS = flags.FLAGS
 # The paper's tables, as the `table` of their registered experiments; "authors" holds the
-# authors_* recipes (300 epochs each: run them with --tables=authors when there is time).
+# authors_* recipes (300 epochs each: run them with --tables=authors when there is time),
+# "zoo" the later models (PSP, CMBS, CACE-Net).
 PAPER_TABLES = ("table1", "table2", "ed_tcn", "table3")
-TABLES = (*PAPER_TABLES, "authors")
+TABLES = (*PAPER_TABLES, "authors", "zoo")
 # The paper cell each authors_* recipe reproduces: "table/row" ("table2/stage/fusion").
 _AUTHORS_CELLS = {
     "authors_a": "table1/A",
@@ -103,11 +105,19 @@ def run_one(name: str, seed: int, run_dir: str) -> dict:
     from ave_tf.training.trainer import train
 
     result_path = os.path.join(run_dir, f"eval_{FLAGS.split}.json")
+    experiment = experiment_config(name, seed)
+    fingerprint = run_fingerprint(experiment, FLAGS.data_dir)
     if os.path.exists(result_path):
         with open(result_path, encoding="utf-8") as f:
-            return json.load(f)
+            cached = json.load(f)
+        if cached.get("fingerprint") == fingerprint:
+            return cached
+        # A finished run of another config or dataset: its checkpoints must not be resumed
+        # (same config, other data) either. An interrupted run (no result yet) of another
+        # config is refused by train(), naming the differing field, never silently discarded.
+        print(f"[{name} seed {seed}] {result_path} is of another config or dataset: rerunning")
+        shutil.rmtree(run_dir)
     keras.backend.clear_session()
-    experiment = experiment_config(name, seed)
     _write_commands(name, experiment, run_dir)
     started = time.time()
     trained = train(experiment, run_dir)
@@ -117,9 +127,25 @@ def run_one(name: str, seed: int, run_dir: str) -> dict:
     result, _ = task.evaluate(model, FLAGS.data_dir, FLAGS.split, config)
     result["best_epoch"] = trained.best_epoch
     result["train_seconds"] = time.time() - started
-    write_eval_json(result_path, result, {"name": name, "seed": seed})
+    # The epochs of this invocation only (a resumed run's earlier epochs were timed before).
+    result["seconds_per_epoch"] = trained.seconds / max(trained.epochs_run, 1)
+    write_eval_json(result_path, result, {"name": name, "seed": seed, "fingerprint": fingerprint})
     with open(result_path, encoding="utf-8") as f:
         return json.load(f)
+
+
+def run_fingerprint(experiment, data_dir: str) -> str:
+    """What a cached result must match to be reused: the experiment config (without the data's
+    path) and the dataset's dataset.json (its generator settings and split sizes)."""
+    import hashlib
+
+    from ave_tf.utils import file_io, hyperparams
+
+    config = hyperparams.to_dict(experiment)
+    config["data"].pop("data_dir", None)
+    dataset = json.loads(file_io.read_text(os.path.join(data_dir, "dataset.json")))
+    text = json.dumps({"config": config, "dataset": dataset}, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _write_commands(name: str, experiment, run_dir: str) -> None:
@@ -185,8 +211,9 @@ def finished_results(output_dir: str) -> dict:
             path = os.path.join(runs, seed_dir, f"eval_{FLAGS.split}.json")
             if os.path.exists(path):
                 spec = experiment_spec(name)
-                # authors_* rows are keyed by name: their labels repeat the paper tables'.
-                key = name if spec.table == "authors" else spec.label
+                # authors_* and zoo rows are keyed by name (the authors_* labels repeat the
+                # paper tables'; the zoo table names its experiments).
+                key = name if spec.table in ("authors", "zoo") else spec.label
                 with open(path, encoding="utf-8") as f:
                     results.setdefault(key, []).append(json.load(f))
     return results
@@ -245,6 +272,23 @@ def render_report(results: dict) -> str:
             "## The authors' recipes (authors_*), accuracy (%)\n",
             report.markdown_table(authors, paper_cells, name_header="experiment"),
         ]
+    zoo = [
+        {
+            "name": experiment_spec(name).label,
+            "label": f"`{name}`",
+            "values": values(name),
+            "extra": [_seconds_per_epoch(results[name])],
+        }
+        for name in experiment_names(("zoo",))
+        if name in results
+    ]
+    if zoo:
+        parts += [
+            "## Model zoo: later models on the same features, accuracy (%)\n",
+            report.markdown_table(
+                zoo, report.PAPER_ZOO, name_header="experiment", extra_headers=["s/epoch"]
+            ),
+        ]
     table3 = {
         n: {k: values(n, k) for k in ("a2v", "v2a")} for n in ("AVDLN", "DCCA") if n in results
     }
@@ -254,6 +298,12 @@ def render_report(results: dict) -> str:
             report.markdown_grid(table3, report.PAPER_TABLE3, corner="model"),
         ]
     return "\n".join(parts)
+
+
+def _seconds_per_epoch(results: list) -> str:
+    """The mean training time per epoch over the seeds that recorded it ("-" if none did)."""
+    seconds = [r["seconds_per_epoch"] for r in results if r.get("seconds_per_epoch")]
+    return f"{sum(seconds) / len(seconds):.1f}" if seconds else "-"
 
 
 def main(argv):
