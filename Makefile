@@ -4,6 +4,7 @@ VENV ?= .venv
 TFIO_VENV ?= .venv-tfio
 JAX_VENV ?= .venv-jax
 BEAM_VENV ?= .venv-beam
+TORCH_VENV ?= .venv-torch
 CONSTRAINTS ?= constraints.txt
 TFIO_CONSTRAINTS ?= constraints-tfio.txt
 JAX_CONSTRAINTS ?= constraints-jax.txt
@@ -24,7 +25,7 @@ DEMO_MODEL ?= runs/demo
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: venv venv-tfio venv-jax venv-beam test test-slow test-tfio test-jax test-beam lint format \
+.PHONY: venv venv-tfio venv-jax venv-beam venv-torch test test-slow test-tfio test-jax test-beam lint format \
 	demo tables clean
 
 venv: $(STAMP)
@@ -65,6 +66,13 @@ $(BEAM_STAMP): setup.py $(BEAM_CONSTRAINTS)
 	$(BEAM_VENV)/bin/python -c "import apache_beam"  # else the beam tests would only skip
 	rm -f $(BEAM_VENV)/.installed-*
 	touch $@
+
+# Benchmarks only: PyTorch (the CPU wheel) for running the authors' code beside ours
+# (benchmarks/authors_speed.py, make_*fixtures*.py). Never a dependency of ave_tf or its tests.
+venv-torch:
+	test -x $(TORCH_VENV)/bin/python || $(PYTHON) -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/python -m pip install --quiet torch==2.13.0 numpy h5py scikit-learn \
+		pyyaml tensorboardX tqdm
 
 lint: venv
 	$(VENV)/bin/ruff check ave_tf tests benchmarks setup.py
@@ -111,4 +119,4 @@ tables: venv
 		--output_dir=$(TABLES_DIR) $(TABLES_FLAGS) --write_into=README.md
 
 clean:
-	rm -rf $(VENV) $(TFIO_VENV) $(JAX_VENV) $(BEAM_VENV) runs .pytest_cache
+	rm -rf $(VENV) $(TFIO_VENV) $(JAX_VENV) $(BEAM_VENV) $(TORCH_VENV) runs .pytest_cache

@@ -70,6 +70,21 @@ def test_loader_rejects_a_state_dict_of_the_other_variant():
         load_cmbs_torch_weights(build_cmbs_model(CMBSConfig(), use_cudnn=False), weights)
 
 
+def test_training_accuracy_counts_segments_not_the_losss_videos():
+    # CMBS's loss averages over videos; the progress/metrics.jsonl accuracy must still be a
+    # fraction of the labelled segments (it read 2.3 before).
+    from ave_tf.training.task_registry import make_task
+
+    fixture, inputs, outputs = _their_model("cmbs")
+    batch = _batch(inputs)
+    loss, correct, count = make_task(get_experiment("cmbs")).loss_and_metrics(batch, outputs)
+    labels = inputs["labels"]
+    assert float(count) == float((labels >= 0).sum()) > len(labels)
+    want = ((outputs["logits"].argmax(-1) == labels) & (labels >= 0)).sum()
+    assert float(correct) == float(want)
+    np.testing.assert_allclose(float(loss), float(fixture["loss"]), atol=TOLERANCE)
+
+
 SMALL = dict(
     d_model=16,
     visual_fc_units=16,

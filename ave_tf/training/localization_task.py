@@ -98,21 +98,21 @@ class LocalizationTask:
         return {k: batch[k] for k in MODEL_INPUTS}
 
     def loss_and_metrics(self, batch: dict, outputs: dict):
-        """Per-replica (loss scaled to the global mean, correct count, example count)."""
+        """Per-replica (loss scaled to the global mean, correct predictions, predictions).
+
+        The accuracy counts labelled segments (supervised) or labelled videos (weak) itself:
+        a loss's own count may be of other units (CMBS's is videos for segment labels).
+        """
         total, count = self._loss_fn(self.task, batch, outputs)
         if self.task == "supervised":
+            labels = batch[parser.LABELS]
             predictions = tf.argmax(outputs["logits"], axis=-1, output_type=tf.int32)
-            valid = batch[parser.LABELS] >= 0
-            correct = tf.reduce_sum(
-                tf.cast(tf.logical_and(valid, predictions == batch[parser.LABELS]), tf.float32)
-            )
         else:
             labels = batch[parser.VIDEO_LABEL]
             predictions = tf.argmax(outputs["video_logits"], axis=-1, output_type=tf.int32)
-            correct = tf.reduce_sum(
-                tf.cast(tf.logical_and(labels >= 0, predictions == labels), tf.float32)
-            )
-        return global_mean(total, count), correct, count
+        valid = labels >= 0
+        correct = tf.reduce_sum(tf.cast(tf.logical_and(valid, predictions == labels), tf.float32))
+        return global_mean(total, count), correct, tf.reduce_sum(tf.cast(valid, tf.float32))
 
     def validate(self, model, dataset, keep_attention: int = 0):
         """Validation metrics (see evaluation.localization_eval) and an attention sample."""
