@@ -72,7 +72,7 @@ $(BEAM_STAMP): setup.py $(BEAM_CONSTRAINTS)
 venv-torch:
 	test -x $(TORCH_VENV)/bin/python || $(PYTHON) -m venv $(TORCH_VENV)
 	$(TORCH_VENV)/bin/python -m pip install --quiet torch==2.13.0 numpy h5py scikit-learn \
-		pyyaml tensorboardX tqdm
+		pyyaml "ruamel.yaml<0.18" tensorboardX tqdm  # CMBS and CACE-Net call yaml.load(Loader=...)
 
 lint: venv
 	$(VENV)/bin/ruff check ave_tf tests benchmarks setup.py
