@@ -77,14 +77,20 @@ def main() -> None:
     print(
         f"cpu count: {os.cpu_count()}, load average: {os.getloadavg()}, allocator: {args.allocator}"
     )
-    print("epoch  seconds  input_wait_s  videos/s  val_accuracy")
+    # Bookkeeping outside the steps (metrics.jsonl "overhead"; a save shows one line late).
+    phases = ["validation", "next_input", "best_weights", "tensorboard", "checkpoint"]
+    print("epoch  seconds  input_wait_s  videos/s  val_accuracy  " + "  ".join(phases))
     for record in epochs:
         train_metrics = record["train"]
+        overhead = record.get("overhead", {})
         print(
             f"{record['epoch']:5d}  {train_metrics['seconds']:7.1f}  "
             f"{train_metrics['input_wait_seconds']:12.1f}  "
             f"{train_metrics['videos_per_second']:8.1f}  "
-            f"{format_metric(record['val'].get('accuracy'))}"
+            f"{format_metric(record['val'].get('accuracy')):>12}  "
+            + "  ".join(
+                f"{format_metric(overhead.get(f'{p}_seconds'), 2):>{len(p)}}" for p in phases
+            )
         )
     steady = epochs[1:] or epochs  # the first epoch includes tracing
     mean_seconds = sum(r["train"]["seconds"] for r in steady) / len(steady)

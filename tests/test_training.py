@@ -85,7 +85,17 @@ def test_train_kill_resume_equals_uninterrupted_then_eval(data_dir, tmp_path):
     assert more.returncode == 0, more.stderr[-2000:]
     assert "Resuming" in more.stdout
     with open(os.path.join(straight, "metrics.jsonl")) as f:
-        assert [json.loads(line)["epoch"] for line in f] == [1, 2, 3]
+        lines = [json.loads(line) for line in f]
+    assert [line["epoch"] for line in lines] == [1, 2, 3]
+    # Each line says where the epoch's bookkeeping time went; a save is reported one line late
+    # (none before the first epoch, nor before the first epoch of a resumed process).
+    for line in lines:
+        overhead = line["overhead"]
+        assert overhead["validation_seconds"] > 0 and overhead["tensorboard_seconds"] > 0
+    assert lines[0]["overhead"]["checkpoint_seconds"] is None
+    assert lines[1]["overhead"]["checkpoint_seconds"] > 0
+    assert "next_input_seconds" in lines[0]["overhead"]
+    assert "next_input_seconds" not in lines[2]["overhead"]  # the last epoch starts none
 
     output = str(tmp_path / "eval.json")
     evaluated = _run(

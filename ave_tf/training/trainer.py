@@ -234,6 +234,7 @@ def _train(task, experiment, dirs, info, resumed, val_split) -> TrainResult:
     first_epoch = int(epoch_var.numpy())
     next_input = epoch_batches(first_epoch) if first_epoch < cfg.epochs else None
     per_step_schedule = cfg.schedule.name == "step" and cfg.schedule.decay_steps > 0
+    checkpoint_seconds = None  # the last save's duration, reported in the next metrics line
     for epoch in range(first_epoch, cfg.epochs):
         learning_rate = experiment.learning_rate_at(epoch, int(optimizer.iterations.numpy()))
         optimizer.learning_rate.assign(learning_rate)
@@ -277,34 +278,44 @@ def _train(task, experiment, dirs, info, resumed, val_split) -> TrainResult:
             f"{unit}_per_second": ratio(min(steps * cfg.batch_size, examples), epoch_seconds),
         }
 
+        # Where the epoch's time outside the training steps goes (metrics.jsonl "overhead").
+        phases = _PhaseTimer()
         validated = epoch % cfg.validate_every == 0
         val_metrics, sample = {}, None
         if validated:
-            val_metrics, sample = task.validate(
-                model, val_dataset, keep_attention=cfg.log_attention_videos
-            )
+            with phases("validation"):
+                val_metrics, sample = task.validate(
+                    model, val_dataset, keep_attention=cfg.log_attention_videos
+                )
         # Started after validation, not before: both pipelines at once cost ~300 MB of peak RSS.
         if epoch + 1 < cfg.epochs:  # its shuffle buffer fills during checkpointing and logging
-            next_input = epoch_batches(epoch + 1)
+            with phases("next_input"):
+                next_input = epoch_batches(epoch + 1)
         selected = val_metrics.get(task.selection_metric.removeprefix("val_"))
         # Undefined (e.g. an unlabeled validation split): never the best epoch, training goes on.
         improved = is_defined(selected) and sign * selected > float(best_var.numpy())
         if improved:
-            _save_weights_atomic(model, run_dir.best_weights_path(model_dir))
+            with phases("best_weights"):
+                _save_weights_atomic(model, run_dir.best_weights_path(model_dir))
             best_var.assign(sign * selected)
             best_epoch_var.assign(epoch + 1)
             run_dir.write_best_info(model_dir, epoch + 1, task.selection_metric, selected)
-        logger.log_epoch(epoch + 1, train_metrics, val_metrics, sample)
+        with phases("tensorboard"):
+            logger.log_epoch(epoch + 1, train_metrics, val_metrics, sample)
         last_metrics = {
             "epoch": epoch + 1,
             "train": tensorboard_logging.scalar_metrics(train_metrics),
             "val": tensorboard_logging.scalar_metrics(val_metrics),
+            # The checkpoint follows this line; the previous epoch's save time is given here.
+            "overhead": phases.seconds(checkpoint=checkpoint_seconds),
         }
         # Metrics before the checkpoint: a kill in between redoes the epoch, whose line the
         # resumed run replaces (truncate_metrics), rather than losing it.
         run_dir.append_metrics(model_dir, last_metrics)
         epoch_var.assign(epoch + 1)
+        save_start = time.time()
         manager.save(checkpoint_number=epoch + 1)
+        checkpoint_seconds = time.time() - save_start
         if cfg.verbose and validated:
             print(
                 f"  val {task.selection_metric}={format_metric(selected)}"
@@ -321,6 +332,29 @@ def _train(task, experiment, dirs, info, resumed, val_split) -> TrainResult:
         last_metrics=last_metrics,
         seconds=time.time() - start,
     )
+
+
+class _PhaseTimer:
+    """Seconds per named phase of one epoch's bookkeeping: `with timer("validation"): ...`."""
+
+    def __init__(self):
+        self._seconds: dict = {}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._seconds[name] = self._seconds.get(name, 0.0) + time.perf_counter() - start
+
+    def seconds(self, **extra) -> dict:
+        """{phase}_seconds for the timed phases and the given extra ones (None: not measured)."""
+        timed = {**self._seconds, **extra}
+        return {
+            f"{name}_seconds": None if value is None else round(value, 4)
+            for name, value in timed.items()
+        }
 
 
 def _train_input_config(experiment: ExperimentConfig, epoch: int) -> pipeline.InputConfig:
