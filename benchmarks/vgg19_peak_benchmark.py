@@ -4,8 +4,9 @@
   .venv/bin/python benchmarks/vgg19_peak_benchmark.py --batch_sizes=16,32,64 --repeats=5
 
 The peak is the best rate of a large square float32 matmul (`--peak_size`, default 4096:
-137 GFLOP a call), timed in this process with the same TensorFlow settings as the networks, so
-the ratio is "how much of what this machine's GEMM does, the convolutions get". Each network
+137 GFLOP a call) timed in this process, the better of TensorFlow's (with the same kernel
+settings as the networks) and NumPy's BLAS (OpenBLAS in the wheel), so the ratio is "how much of
+what this machine's best GEMM does, the convolutions get"; both are printed. Each network
 runs exactly as `ave_extract` runs it (`VisualFeatureExtractor` / `AudioFeatureExtractor`, random
 weights of the real shapes: the FLOPs are the same) on batches of frames; FLOPs are counted from
 the layers (2 x multiply-adds of every convolution and dense layer), so the printed GFLOP/s is
@@ -65,29 +66,44 @@ def best_seconds(call, repeats: int) -> float:
     return min(times)
 
 
-def matmul_peak(size: int, repeats: int) -> float:
-    """GFLOP/s of the best float32 [size, size] x [size, size] matmul."""
-    generator = tf.random.Generator.from_seed(0)
-    a = generator.normal([size, size])
-    b = generator.normal([size, size])
-    matmul = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)[0]))
-    return 2.0 * size**3 / best_seconds(lambda: matmul().numpy(), repeats) / 1e9
+def matmul_peaks(size: int, repeats: int) -> dict[str, float]:
+    """GFLOP/s of the best float32 [size, size] x [size, size] matmul, TensorFlow's and NumPy's."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal([size, size], dtype=np.float32)
+    b = rng.standard_normal([size, size], dtype=np.float32)
+    flops = 2.0 * size**3
+    tf_a, tf_b = tf.constant(a), tf.constant(b)
+    matmul = tf.function(lambda: tf.matmul(tf_a, tf_b))
+    return {
+        "tensorflow": flops / best_seconds(lambda: matmul().numpy(), repeats) / 1e9,
+        "numpy": flops / best_seconds(lambda: a @ b, repeats) / 1e9,
+    }
 
 
 def kernels_in_use() -> str:
-    setting = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
-    if setting is None:
-        return "TensorFlow's default for this CPU (oneDNN where the CPU has AVX-512 VNNI/AMX)"
-    return "oneDNN" if setting == "1" else "Eigen"
+    """Which kernels TensorFlow runs in this process (it decides once, at import)."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port  # private; the answer TF acts on
+
+        onednn = _pywrap_util_port.IsMklEnabled()
+    except (ImportError, AttributeError):
+        onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "1"
+    setting = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset")
+    return f"{'oneDNN' if onednn else 'Eigen'} (TF_ENABLE_ONEDNN_OPTS={setting})"
 
 
 def main() -> None:
     args = _parse_args()
     rng = np.random.default_rng(0)
-    peak = matmul_peak(args.peak_size, args.repeats)
-    rows = {"kernels": kernels_in_use(), "peak_gflops": peak, "vgg19": [], "vggish": None}
+    peaks = matmul_peaks(args.peak_size, args.repeats)
+    peak = max(peaks.values())
+    rows = {"kernels": kernels_in_use(), "peak_gflops": peak, "matmul_gflops": peaks}
+    rows.update(vgg19=[], vggish=None)
     print(f"kernels: {rows['kernels']}; {os.cpu_count()} logical CPUs")
-    print(f"peak: float32 matmul {args.peak_size}^3: {peak:.1f} GFLOP/s")
+    print(
+        f"peak: float32 matmul {args.peak_size}^3: {peak:.1f} GFLOP/s (TensorFlow "
+        f"{peaks['tensorflow']:.1f}, NumPy's BLAS {peaks['numpy']:.1f})"
+    )
 
     visual = VisualFeatureExtractor(random_weights=True)
     frame_flops = model_flops(visual.model)

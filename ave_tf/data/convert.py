@@ -20,8 +20,6 @@ import collections
 import dataclasses
 import glob
 import os
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -31,6 +29,7 @@ from absl import logging
 from ave_tf.data import ave_metadata, ave_release, example_codec, schema, write_order
 from ave_tf.data.ave_release import ReleaseError
 from ave_tf.data.dataset_info import DatasetInfo
+from ave_tf.utils.background_iterator import prefetch_in_thread
 
 # TensorFlow (shard writing) and Keras (progress bar) are imported only once the inputs have been
 # checked, so bad input fails in about a second instead of after TensorFlow's start-up.
@@ -541,50 +540,11 @@ def _read_chunks(jobs: list[SplitJob], config: ConvertConfig) -> Iterator[_Chunk
             yield _Chunk(job, start, *parts)
 
 
-_DONE = object()
-
-
-def _prefetch(items: Iterator, depth: int) -> Iterator:
-    """Runs `items` in a reader thread, at most `depth` items ahead; re-raises its errors."""
-    ready: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                ready.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put(item):
-                    return
-            put(_DONE)
-        except BaseException as e:  # noqa: BLE001 - handed to the consumer, raised there
-            put(e)
-
-    thread = threading.Thread(target=produce, name="ave-release-reader", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = ready.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
-
-
 def _encoded_videos(jobs: list[SplitJob], config: ConvertConfig) -> Iterator[tuple]:
     """(split, serialized record, num_segments) for every video of every job, in order."""
-    for chunk in _prefetch(_read_chunks(jobs, config), config.prefetch_chunks):
+    for chunk in prefetch_in_thread(
+        _read_chunks(jobs, config), config.prefetch_chunks, name="ave-release-reader"
+    ):
         job = chunk.job
         for i in range(len(chunk.audio)):
             video: VideoMeta = job.videos[chunk.start + i]

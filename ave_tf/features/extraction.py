@@ -18,8 +18,11 @@ from ave_tf.features.weight_files import (
     VGGISH_PCA_HOW_TO_GET,
     require_weight_file,
 )
+from ave_tf.utils.background_iterator import prefetch_in_thread
 
 PROTOCOLS = video_decoding.FRAME_SAMPLINGS  # "release", "timed"
+# Decoded segments held ahead of VGG-19: 2 x 16 frames x 150 KB (224x224 RGB) at most.
+DECODE_AHEAD_SEGMENTS = 2
 _PROTOCOL_FRAMING = {"release": "release", "timed": "aligned"}
 
 
@@ -192,7 +195,11 @@ class FeatureExtractor:
                     previews.append(frames[middle])
                 yield frames
 
-        visual = self.visual.segment_features(segments())
+        # Decoding (PyAV releases the GIL) runs a few segments ahead of VGG-19 in a thread, so
+        # the convolutions never wait for frames.
+        visual = self.visual.segment_features(
+            prefetch_in_thread(segments(), DECODE_AHEAD_SEGMENTS, name="ave-video-decoder")
+        )
         if len(visual) == 0:
             raise VideoError(f"{path}: no complete 1-s segment")
         audio = self.audio(decoder.waveform, len(visual))
