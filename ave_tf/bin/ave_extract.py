@@ -18,6 +18,7 @@ OUTPUT_DIR/errors.json while the others are still written; the exit code is then
 
 from absl import app, flags
 
+from ave_tf.bin import _convolution_kernels  # noqa: F401 - before TensorFlow is imported
 from ave_tf.data import schema
 from ave_tf.data.ave_metadata import AnnotationError
 from ave_tf.data.dataset_info import DatasetError
