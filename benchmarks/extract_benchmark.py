@@ -11,10 +11,11 @@ Stages, each timed alone:
   vggish: log-mel front end + VGGish, one example per segment.
 Prints one line per stage and the end-to-end rate, plus the machine load (CPU is shared).
 
-Measured with the defaults (10 s, 16 frames per segment, TF 2.17 on 2 CPU cores shared with
-other jobs, load average 6.7): decode 10.4 s of video per s, VGG-19 0.05, VGGish 18.8,
-end to end 0.06 (172 s for 10 s). VGG-19 dominates: 16 frames x ~20 GFLOPs per second of video;
-alone on the machine one 224x224 frame took ~0.32 s, i.e. ~0.2 s of video per s end to end.
+Runs TensorFlow with ave_extract's kernels (oneDNN unless TF_ENABLE_ONEDNN_OPTS says otherwise).
+Measured with the defaults (10 s, 16 frames per segment, TF 2.21, 2 AVX2/FMA cores, nothing
+else running): decode 9.1 s of video per s, VGG-19 0.18 (2.9 frames/s, 114 GFLOP/s), VGGish
+41, end to end 0.18 (57 s for 10 s). VGG-19 dominates (39 GFLOP a frame); decoding runs in a
+thread ahead of it, which only pays where a core is free for it.
 """
 
 import argparse
@@ -30,6 +31,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from video_fixtures import write_video  # noqa: E402
 
+from ave_tf.bin import _convolution_kernels  # noqa: E402, F401 - ave_extract's kernels (oneDNN)
 from ave_tf.features.extraction import ExtractionConfig, FeatureExtractor  # noqa: E402
 from ave_tf.features.video_decoding import VideoDecoder  # noqa: E402
 
