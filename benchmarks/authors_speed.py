@@ -149,6 +149,14 @@ def _parse_args():
         help="Appended to ours' --params_override, e.g. trainer.mixed_precision=mixed_bfloat16 "
         "(bfloat16 pays on CPUs with AMX or avx512_bf16; theirs stays float32).",
     )
+    parser.add_argument(
+        "--ours_records",
+        default="float32",
+        choices=["float32", "float16"],
+        help="Which conversion of the release ours reads: WORK_DIR/tfrecords (ave_convert's "
+        "default, float32 maps) or WORK_DIR/tfrecords_float16 (--visual_dtype=float16: half the "
+        "bytes to read and parse; converted once here when missing, not timed).",
+    )
     args = parser.parse_args()
     unknown = sorted(set(args.models.split(",")) - set(RUNS))
     if unknown:
@@ -210,6 +218,19 @@ def run_theirs(name: str, args, release: str, scratch: str, logs: str) -> dict:
     return {"code": code, "seconds": seconds, "peak_rss_mib": rss}
 
 
+def convert_float16(release: str, data_dir: str, logs: str) -> str:
+    """The release as float16 records (`ave_convert --visual_dtype=float16`), made once."""
+    if not os.path.exists(os.path.join(data_dir, "dataset.json")):
+        command = [
+            sys.executable, "-m", "ave_tf.bin.ave_convert", f"--h5_dir={release}",
+            f"--output_dir={data_dir}", "--visual_dtype=float16", "--noprogress",
+        ]  # fmt: skip
+        code, _, _ = _timed(command, REPO, os.path.join(logs, "convert_float16.log"))
+        if code:
+            sys.exit(f"ave_convert --visual_dtype=float16 failed; see {logs}/convert_float16.log")
+    return data_dir
+
+
 def run_ours(name: str, args, data_dir: str, scratch: str, logs: str) -> dict:
     model_dir = os.path.join(scratch, f"{name}_ours")
     command = [
@@ -242,6 +263,8 @@ def main() -> None:
             sys.exit(f"{path}/{what} is missing: run benchmarks/full_size_check.py --runs=none")
     logs = os.path.join(args.work_dir, "logs")
     os.makedirs(logs, exist_ok=True)
+    if args.ours_records == "float16":
+        data_dir = convert_float16(release, data_dir + "_float16", logs)
     rows = []
     with tempfile.TemporaryDirectory(dir=args.work_dir) as scratch:
         for name in args.models.split(","):
