@@ -78,7 +78,9 @@ def main() -> None:
         f"cpu count: {os.cpu_count()}, load average: {os.getloadavg()}, allocator: {args.allocator}"
     )
     # Bookkeeping outside the steps (metrics.jsonl "overhead"; a save shows one line late).
-    phases = ["validation", "next_input", "best_weights", "tensorboard", "checkpoint"]
+    phases = [
+        "release_input", "validation", "next_input", "best_weights", "tensorboard", "checkpoint",
+    ]  # fmt: skip
     print("epoch  seconds  input_wait_s  videos/s  val_accuracy  " + "  ".join(phases))
     for record in epochs:
         train_metrics = record["train"]
