@@ -59,16 +59,17 @@ def _tiny(name, data_dir, **trainer):
 def test_validation_every_nth_epoch_and_a_per_step_schedule(data_dir, tmp_path):
     # 48 training videos, batch 8: 6 steps per epoch; the rate drops x0.1 every 4 steps.
     experiment = _tiny(
-        "authors_a", data_dir, epochs=3, validate_every=2, schedule={"decay_steps": 4}
+        "authors_a", data_dir, epochs=4, validate_every=2, schedule={"decay_steps": 4}
     )
     result = train(experiment, str(tmp_path / "run"))
     with open(tmp_path / "run" / "metrics.jsonl") as f:
         lines = [json.loads(line) for line in f]
-    assert [bool(line["val"]) for line in lines] == [True, False, True]
-    assert result.best_epoch in (1, 3)
-    # The logged rate is the one the epoch ends with: steps 0-5, 6-11, 12-17.
+    # Epochs 1 and 3 (every 2nd), and 4: the last is always validated.
+    assert [bool(line["val"]) for line in lines] == [True, False, True, True]
+    assert result.best_epoch in (1, 3, 4)
+    # The logged rate is the one the epoch ends with: steps 0-5, 6-11, 12-17, 18-23.
     rates = [line["train"]["learning_rate"] for line in lines]
-    np.testing.assert_allclose(rates, [1e-4, 1e-5, 1e-7], rtol=1e-6)
+    np.testing.assert_allclose(rates, [1e-4, 1e-5, 1e-7, 1e-8], rtol=1e-6)
 
 
 def test_a_single_modality_model_predicting_no_event_trains_to_the_end(data_dir, tmp_path):

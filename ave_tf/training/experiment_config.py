@@ -110,8 +110,8 @@ class TrainerConfig:
       mixed_precision: "", "mixed_bfloat16" or "mixed_float16".
       strategy: tf.distribute strategy: "default", "mirrored" or "multi_worker" (TF_CONFIG).
       keep_checkpoints: how many epoch checkpoints to keep.
-      validate_every: validate (and possibly select) after epochs 1, 1 + n, 1 + 2n, ... (the
-        authors validate every 5th epoch); 1 = every epoch.
+      validate_every: validate (and possibly select) after epochs 1, 1 + n, 1 + 2n, ... and
+        after the last (the authors validate every 5th epoch); 1 = every epoch.
       log_attention_videos: validation videos whose attention maps go to TensorBoard.
       deterministic: op determinism and ordered input (reproducible runs, a little slower).
       verbose: Keras-style progress bar and per-epoch lines.

@@ -287,7 +287,9 @@ def _train(task, experiment, dirs, info, resumed, val_split) -> TrainResult:
         phases = _PhaseTimer()
         with phases("release_input"):  # tf.data joins the epoch's reader and parser threads
             del batches
-        validated = epoch % cfg.validate_every == 0
+        # Every n-th epoch from the first, and always the last: a shortened recipe (fewer
+        # epochs than n divides) still selects among the weights it trained.
+        validated = epoch % cfg.validate_every == 0 or epoch + 1 == cfg.epochs
         val_metrics, sample = {}, None
         if validated:
             with phases("validation"):

@@ -31,12 +31,14 @@ paper (their code is followed unless said otherwise):
 - Dropout 0.1 in the propagation module only.
 
 Where this framework differs from their scripts (by design):
-- The checkpoint is chosen on validation (segment accuracy every 5th epoch, supervised; the
-  video-level validation loss, weak). Their scripts save the model with the best TEST accuracy
-  and report that; their weak validation reads segment labels.
+- The checkpoint is chosen on validation (segment accuracy after epochs 1, 6, 11, ... and the
+  last, supervised; the video-level validation loss, weak). Their scripts save the model with
+  the best TEST accuracy and report that; their weak validation reads segment labels.
 - Their batches drop the last incomplete batch (3339 // 128 = 26 per epoch); here every video
-  is used. Seeds and shuffling are the trainer's; their init is Xavier-uniform on most layers
-  (PyTorch defaults elsewhere), here Keras' (Glorot, orthogonal recurrent kernels, zero biases).
+  is used. Seeds and shuffling are the trainer's. The layers start as theirs do: Xavier-uniform
+  where their code sets it, PyTorch's defaults elsewhere (`ave_tf.models.torch_init`: the
+  audio and visual embeddings, the attention's projection biases, the LSTMs); from Keras'
+  defaults the supervised model trained a full epoch slower on a full-size release.
 """
 
 import tensorflow as tf

@@ -40,6 +40,7 @@ from ave_tf.layers.positive_sample_propagation import PositiveSamplePropagation
 from ave_tf.layers.segment_cosine_similarity import SegmentCosineSimilarity
 from ave_tf.layers.segment_score_weighting import SegmentScoreWeighting
 from ave_tf.models.authors_weights import _assign, _layer  # the same copying rules
+from ave_tf.models import torch_init
 from ave_tf.models.config import TASKS
 from ave_tf.models.registry import register_model
 
@@ -104,12 +105,29 @@ def _float32(name):
 
 
 def _dense(units, name, use_bias=False, activation=None):
+    """A linear layer their code initializes with Xavier (Glorot) and a zero bias."""
     return keras.layers.Dense(units, use_bias=use_bias, activation=activation, name=name)
+
+
+def _torch_default_dense(units, name, fan_in, use_bias=False):
+    """A linear layer their code leaves at nn.Linear's default initialization."""
+    bias = torch_init.linear_bias(fan_in) if use_bias else "zeros"
+    return keras.layers.Dense(
+        units,
+        use_bias=use_bias,
+        kernel_initializer=torch_init.linear_kernel(),
+        bias_initializer=bias,
+        name=name,
+    )
 
 
 def _bilstm(units, name, use_cudnn):
     lstm = keras.layers.LSTM(
-        units, return_sequences=True, use_cudnn=use_cudnn, name=f"{name}_forward"
+        units,
+        return_sequences=True,
+        use_cudnn=use_cudnn,
+        name=f"{name}_forward",
+        **torch_init.lstm_kwargs(units),  # nn.LSTM's start (Bidirectional copies it backward)
     )
     return keras.layers.Bidirectional(lstm, merge_mode="concat", name=name)
 
@@ -124,16 +142,27 @@ def build_psp_model(config: PSPConfig | None = None, use_cudnn="auto") -> keras.
     mask = layers.SegmentMask(name="segment_mask")(audio_input, visual_input)
     audio = audio_input
     if not weak:
-        audio = _dense(config.embedding_size, "audio_embedding_0")(audio)
-        audio = _dense(config.hidden_size, "audio_embedding_1")(audio)
-    visual, attention = layers.AudioGuidedVisualAttention(
+        audio = _torch_default_dense(config.embedding_size, "audio_embedding_0", audio.shape[-1])(
+            audio
+        )
+        audio = _torch_default_dense(config.hidden_size, "audio_embedding_1", audio.shape[-1])(
+            audio
+        )
+    attention_layer = layers.AudioGuidedVisualAttention(
         config.attention_dim, 49, guide_axis="cells", name="visual_attention"
-    )(audio, visual_input)
+    )
+    visual, attention = attention_layer(audio, visual_input)
+    # Their AVGA sets Xavier kernels (Keras' default) but leaves nn.Linear's biases.
+    torch_init.reset_linear_bias(attention_layer.guide_projection)
+    torch_init.reset_linear_bias(attention_layer.cell_projection)
+    width = visual.shape[-1]
     if weak:
-        visual = _dense(config.hidden_size, "visual_embedding", use_bias=True)(visual)
+        visual = _torch_default_dense(config.hidden_size, "visual_embedding", width, True)(visual)
     else:
-        visual = _dense(config.embedding_size, "visual_embedding_0")(visual)
-        visual = _dense(config.hidden_size, "visual_embedding_1")(visual)
+        visual = _torch_default_dense(config.embedding_size, "visual_embedding_0", width)(visual)
+        visual = _torch_default_dense(config.hidden_size, "visual_embedding_1", visual.shape[-1])(
+            visual
+        )
     audio = _bilstm(config.hidden_size, "audio_temporal", use_cudnn)(audio, mask=mask)
     visual = _bilstm(config.hidden_size, "visual_temporal", use_cudnn)(visual, mask=mask)
     width = 2 * config.hidden_size

@@ -1,0 +1,250 @@
+"""Test accuracy, ours against the authors' own code, on the same release, over several seeds.
+
+  .venv/bin/python benchmarks/full_size_check.py --work_dir=/tmp/full_check --runs=none
+  make venv-torch
+  .venv/bin/python benchmarks/authors_accuracy.py --work_dir=/tmp/full_check --models=cmbs \
+      --repo=cmbs=PATH/CMBS --seeds=0,1,2 --epochs=10
+
+For each model and seed, the authors' training script (as benchmarks/authors_speed.py runs it:
+their run-script flags, PyTorch on the CPU) and `ave_train --experiment=NAME --seed=N` train for
+--epochs epochs on the same release; both are scored the same way: the test accuracy of the
+epoch with the best validation accuracy (the first such epoch). Their scripts pick the epoch on
+the test split, so the copy of their script run here is patched, and only so:
+  - its fixed seed (CMBS 43, PSP 123) becomes the seed asked for (CACE-Net takes --seed);
+  - after each epoch's test pass it also scores the validation split with their own evaluation
+    function and prints both (one `AUTHORS_EPOCH {json}` line); PSP already scores both and runs
+    with --save_epoch=1 --check_epoch=1 so it does so every epoch (but the first, which their
+    loop never scores). Ours validates every epoch too (`trainer.validate_every=1`).
+An extra evaluation pass draws from their data loaders' random stream, so a patched run is not
+bit-identical to an unpatched one with the same seed; it is the same recipe. Their own rule
+(best test epoch) is printed beside, for reference. Each patch must match their script exactly
+once, so a changed upstream script fails here instead of being measured wrongly.
+
+Prints one table: per model, mean ± std over seeds of both and the difference of the means.
+Not part of ave_tf or its tests: PyTorch is never a dependency.
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from authors_speed import DRIVER, REPO, RUNS, _checkout, _timed  # noqa: E402
+
+EPOCH_TAG = "AUTHORS_EPOCH "
+
+# CMBS and CACE-Net share the loop `acc = validate_epoch(mainModel, test_dataloader, ...)`;
+# validation reuses their evaluation function on a loader built like their test loader.
+_VALIDATE_BOTH = (
+    "            acc = validate_epoch(mainModel, test_dataloader, criterion, criterion_event, epoch)\n",
+    "            acc = validate_epoch(mainModel, test_dataloader, criterion, criterion_event, epoch)\n"
+    "            _val_loader = DataLoader(AVEDataset('./data/', split='val'),"
+    " batch_size=args.test_batch_size, shuffle=False, num_workers=0)\n"
+    "            _val_acc = validate_epoch(mainModel, _val_loader, criterion, criterion_event, epoch)\n"
+    f"            print({EPOCH_TAG!r} + json.dumps({{'epoch': epoch, 'val': float(_val_acc),"
+    " 'test': float(acc)}), flush=True)\n",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Patched:
+    """How one authors' script is made to report validation and test per epoch: exact
+    (old, new) text replacements, extra flags ({seed} filled in) and the accuracy scale."""
+
+    patches: tuple
+    flags: tuple = ()
+    percent: bool = True  # their accuracy is in % (CMBS, CACE-Net) or a fraction (PSP)
+
+
+PATCHES = {
+    "cmbs": Patched(
+        patches=(("SEED = 43\n", "SEED = int(os.environ['AUTHORS_SEED'])\n"), _VALIDATE_BOTH),
+    ),
+    "cace_net": Patched(patches=(_VALIDATE_BOTH,), flags=("--seed={seed}",)),
+    "psp": Patched(
+        patches=(
+            ("FixSeed = 123\n", "FixSeed = int(os.environ['AUTHORS_SEED'])\n"),
+            (
+                "            print('test accuracy:', test_acc, 'epoch=', epoch)\n",
+                "            print('test accuracy:', test_acc, 'epoch=', epoch)\n"
+                "            import json\n"
+                f"            print({EPOCH_TAG!r} + json.dumps({{'epoch': epoch,"
+                " 'val': float(val_acc), 'test': float(test_acc)}), flush=True)\n",
+            ),
+        ),
+        flags=("--save_epoch=1", "--check_epoch=1"),
+        percent=False,
+    ),
+}
+
+
+def _parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work_dir", required=True, help="full_size_check.py's work_dir.")
+    parser.add_argument("--models", default="cmbs", help=f"Comma-separated, of {list(PATCHES)}.")
+    parser.add_argument("--repo", action="append", default=[], help="NAME=PATH (as authors_speed).")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--torch_python", default=os.path.join(REPO, ".venv-torch/bin/python"))
+    parser.add_argument("--sides", default="theirs,ours", help="Which runs: theirs, ours or both.")
+    parser.add_argument("--output_json", default="", help="Also write every run's result here.")
+    parser.add_argument("--ours_params", default="", help="Appended to ours' --params_override.")
+    args = parser.parse_args()
+    unknown = sorted(set(args.models.split(",")) - set(PATCHES))
+    if unknown:
+        parser.error(f"--models: unknown {unknown} (known: {list(PATCHES)})")
+    args.repos = dict(item.split("=", 1) for item in args.repo)
+    args.seed_list = [int(s) for s in args.seeds.split(",")]
+    return args
+
+
+def patch_script(path: str, patches: tuple) -> None:
+    with open(path) as f:
+        text = f.read()
+    for old, new in patches:
+        if text.count(old) != 1:
+            sys.exit(f"{path}: expected exactly one {old.strip()!r}; their script changed")
+        text = text.replace(old, new)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def validation_selected(epochs: list) -> dict:
+    """Test accuracy at the first epoch of best validation accuracy, and their own rule."""
+    best = max(epochs, key=lambda e: (e["val"], -e["epoch"]))
+    return {
+        "test_accuracy": best["test"],
+        "selected_epoch": best["epoch"],
+        "best_val_accuracy": best["val"],
+        "test_selected_accuracy": max(e["test"] for e in epochs),
+        "last_epoch_test_accuracy": epochs[-1]["test"],
+    }
+
+
+def run_theirs(name: str, seed: int, args, release: str, scratch: str, logs: str) -> dict:
+    spec, patched = RUNS[name], PATCHES[name]
+    checkout = os.path.join(scratch, f"{name}_theirs_seed{seed}")
+    _checkout(args.repos[name], checkout)
+    cwd = os.path.join(checkout, spec.subdir)
+    patch_script(os.path.join(cwd, spec.script), patched.patches)
+    os.makedirs(os.path.join(cwd, "model"), exist_ok=True)
+    if spec.data_in_cwd:
+        os.makedirs(os.path.join(cwd, "data"), exist_ok=True)
+        for file_name in os.listdir(release):
+            target = os.path.join(cwd, "data", file_name)
+            if os.path.lexists(target):
+                os.remove(target)
+            os.symlink(os.path.join(release, file_name), target)
+    flags = [f.format(epochs=args.epochs, release=release) for f in spec.flags]
+    flags = [f for f in flags if not f.startswith("--seed=")]
+    flags += [f.format(seed=seed) for f in patched.flags]
+    log_path = os.path.join(logs, f"{name}_theirs_seed{seed}.log")
+    env = dict(os.environ, AUTHORS_SEED=str(seed))
+    command = [args.torch_python, "-c", DRIVER, spec.script, *flags]
+    code, seconds, _ = _timed(command, cwd, log_path, env=env)
+    row = {"code": code, "seconds": seconds, "log": log_path}
+    scale = 0.01 if patched.percent else 1.0
+    with open(log_path) as f:
+        epochs = [json.loads(line.split(EPOCH_TAG, 1)[1]) for line in f if EPOCH_TAG in line]
+    for epoch in epochs:
+        epoch["val"] *= scale
+        epoch["test"] *= scale
+    if code == 0 and epochs:
+        row.update(validation_selected(epochs))
+    row["epochs"] = epochs
+    return row
+
+
+def run_ours(name: str, seed: int, args, data_dir: str, scratch: str, logs: str) -> dict:
+    model_dir = os.path.join(scratch, f"{name}_ours_seed{seed}")
+    log_path = os.path.join(logs, f"{name}_ours_seed{seed}.log")
+    train = [
+        sys.executable, "-m", "ave_tf.bin.ave_train", f"--data_dir={data_dir}",
+        f"--model_dir={model_dir}", f"--experiment={RUNS[name].experiment}", f"--seed={seed}",
+        # Validated every epoch, as their patched scripts are: both select among the same epochs.
+        f"--params_override=trainer.epochs={args.epochs},trainer.validate_every=1"
+        + (f",{args.ours_params}" if args.ours_params else ""),
+        "--noprogress",
+    ]  # fmt: skip
+    code, seconds, _ = _timed(train, REPO, log_path)
+    row = {"code": code, "seconds": seconds, "log": log_path}
+    if code:
+        return row
+    output = os.path.join(model_dir, "eval_test.json")
+    evaluate = [
+        sys.executable, "-m", "ave_tf.bin.ave_eval", f"--model_dir={model_dir}",
+        f"--data_dir={data_dir}", "--split=test", f"--output={output}",
+    ]  # fmt: skip
+    code, _, _ = _timed(evaluate, REPO, log_path.replace(".log", "_eval.log"))
+    row["code"] = code
+    if code == 0:
+        with open(output) as f:
+            row["test_accuracy"] = json.load(f)["accuracy"]
+        with open(os.path.join(model_dir, "metrics.jsonl")) as f:
+            epochs = [json.loads(line) for line in f if line.strip()]
+        row["epochs"] = [{"epoch": i, "val": e["val"].get("accuracy")} for i, e in enumerate(epochs)]
+    return row
+
+
+def _summary(values: list) -> str:
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{100 * values[0]:.1f} (n=1)"
+    return f"{100 * statistics.mean(values):.1f} ± {100 * statistics.stdev(values):.1f} (n={len(values)})"
+
+
+def main() -> None:
+    args = _parse_args()
+    release = os.path.abspath(os.path.join(args.work_dir, "release"))
+    data_dir = os.path.abspath(os.path.join(args.work_dir, "tfrecords"))
+    for path, what in ((release, "visual_feature.h5"), (data_dir, "dataset.json")):
+        if not os.path.exists(os.path.join(path, what)):
+            sys.exit(f"{path}/{what} is missing: run benchmarks/full_size_check.py --runs=none")
+    logs = os.path.join(args.work_dir, "logs")
+    os.makedirs(logs, exist_ok=True)
+    results = {}
+    with tempfile.TemporaryDirectory(dir=args.work_dir) as scratch:
+        for name in args.models.split(","):
+            results[name] = {"theirs": {}, "ours": {}}
+            for seed in args.seed_list:
+                if "theirs" in args.sides:
+                    if name not in args.repos:
+                        sys.exit(f"--repo={name}=PATH is needed for the authors' {name} run")
+                    row = run_theirs(name, seed, args, release, scratch, logs)
+                    results[name]["theirs"][seed] = row
+                    shown = {k: v for k, v in row.items() if k != "epochs"}
+                    print(f"{name} seed {seed}: theirs {json.dumps(shown)}", flush=True)
+                if "ours" in args.sides:
+                    row = run_ours(name, seed, args, data_dir, scratch, logs)
+                    results[name]["ours"][seed] = row
+                    shown = {k: v for k, v in row.items() if k != "epochs"}
+                    print(f"{name} seed {seed}: ours {json.dumps(shown)}", flush=True)
+                if args.output_json:  # after every run: a long comparison keeps what it has
+                    with open(args.output_json, "w") as f:
+                        json.dump({"epochs": args.epochs, "results": results}, f, indent=2)
+    print(f"\nTest accuracy (%), validation-selected, {args.epochs} epochs, seeds {args.seeds}")
+    print(f"({release}; logs in {logs})\n")
+    print("| model | theirs | ours | ours - theirs | theirs, their rule (best test epoch) |")
+    print("|---|---|---|---|---|")
+    for name, sides in results.items():
+
+        def values(side, key="test_accuracy"):
+            rows = sides[side].values()
+            return [r[key] for r in rows if r.get("code") == 0 and r.get(key) is not None]
+
+        theirs, ours = values("theirs"), values("ours")
+        difference = "-"
+        if theirs and ours:
+            difference = f"{100 * (statistics.mean(ours) - statistics.mean(theirs)):+.1f}"
+        their_rule = _summary(values("theirs", "test_selected_accuracy"))
+        print(f"| {name} | {_summary(theirs)} | {_summary(ours)} | {difference} | {their_rule} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""PyTorch-default initializers (ave_tf.models.torch_init) and the PSP model's start."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from ave_tf.models import torch_init
+from ave_tf.models.zoo.psp import build_psp_model, psp_weak_config
+
+
+def test_linear_kernel_and_bias_are_uniform_in_one_over_sqrt_fan_in():
+    keras.utils.set_random_seed(0)
+    kernel = np.asarray(torch_init.linear_kernel()((512, 256)))
+    bias = np.asarray(torch_init.linear_bias(512)((20000,)))
+    bound = 1 / math.sqrt(512)
+    for values in (kernel, bias):
+        assert np.abs(values).max() <= bound
+        assert np.abs(values).max() > 0.99 * bound
+        assert values.std() == pytest.approx(bound / math.sqrt(3), rel=0.03)
+
+
+def test_lstm_bias_is_the_sum_of_two_uniforms():
+    keras.utils.set_random_seed(0)
+    kwargs = torch_init.lstm_kwargs(128)
+    assert kwargs["unit_forget_bias"] is False
+    bias = np.asarray(kwargs["bias_initializer"]((40000,)))
+    bound = 1 / math.sqrt(128)
+    assert np.abs(bias).max() <= 2 * bound
+    assert bias.std() == pytest.approx(bound * math.sqrt(2 / 3), rel=0.03)
+    # Triangular, not uniform: the middle half of the range holds 3/4 of the values.
+    assert np.mean(np.abs(bias) < bound) == pytest.approx(0.75, abs=0.02)
+
+
+def test_sum_of_uniforms_round_trips_through_keras_serialization():
+    initializer = torch_init.SumOfUniforms(0.5, count=3, seed=7)
+    restored = keras.initializers.deserialize(keras.initializers.serialize(initializer))
+    assert isinstance(restored, torch_init.SumOfUniforms)
+    np.testing.assert_array_equal(np.asarray(restored((8,))), np.asarray(initializer((8,))))
+
+
+@pytest.mark.parametrize("weak", [False, True])
+def test_psp_starts_as_the_authors_modules_and_is_seeded(weak):
+    def build():
+        keras.utils.set_random_seed(11)
+        model = build_psp_model(psp_weak_config() if weak else None, use_cudnn=False)
+        return {w.path: w.numpy() for w in model.weights}
+
+    first, second = build(), build()
+    assert all(np.array_equal(first[k], second[k]) for k in first)
+    lstm = [k for k in first if "lstm_cell" in k]
+    assert len(lstm) == 12  # 2 BiLSTMs x 2 directions x (kernel, recurrent kernel, bias)
+    for key in lstm:  # nn.LSTM: +-1/sqrt(128) each, the bias a sum of two such
+        limit = (2 if key.endswith("bias") else 1) / math.sqrt(128)
+        assert np.abs(first[key]).max() <= limit + 1e-7, key
+    forward, backward = sorted(k for k in lstm if "audio" in k and k.endswith("/kernel"))
+    assert not np.array_equal(first[forward], first[backward])  # no shared draws
+    for key in ("visual_attention/cell_projection/bias", "visual_attention/guide_projection/bias"):
+        fan_in = 512 if "cell" in key else 128  # visual cells or the (embedded) audio
+        assert 0 < np.abs(first[key]).max() <= 1 / math.sqrt(fan_in) + 1e-7
+    embedding = "visual_embedding/kernel" if weak else "visual_embedding_0/kernel"
+    assert np.abs(first[embedding]).max() <= 1 / math.sqrt(512) + 1e-7
