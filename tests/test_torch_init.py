@@ -1,4 +1,4 @@
-"""PyTorch-default initializers (ave_tf.models.torch_init) and the PSP model's start."""
+"""PyTorch-default initializers (ave_tf.models.torch_init) and the zoo models' start."""
 
 import math
 
@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from ave_tf.models import torch_init
+from ave_tf.models.zoo.cace_net import build_cace_net_model
+from ave_tf.models.zoo.cmbs import CMBSConfig, build_cmbs_model
 from ave_tf.models.zoo.psp import build_psp_model, psp_weak_config
 
 
@@ -61,3 +63,43 @@ def test_psp_starts_as_the_authors_modules_and_is_seeded(weak):
         assert 0 < np.abs(first[key]).max() <= 1 / math.sqrt(fan_in) + 1e-7
     embedding = "visual_embedding/kernel" if weak else "visual_embedding_0/kernel"
     assert np.abs(first[embedding]).max() <= 1 / math.sqrt(512) + 1e-7
+
+
+@pytest.mark.parametrize("name", ["cmbs", "cmbs_weak", "cace_net"])
+def test_models_of_pytorch_defaults_start_as_pytorch_does(name):
+    def build():
+        keras.utils.set_random_seed(5)
+        if name == "cace_net":
+            return build_cace_net_model(use_cudnn=False)
+        return build_cmbs_model(CMBSConfig(task="weak") if name == "cmbs_weak" else None, False)
+
+    model = build()
+    weights = {w.path: w.numpy() for w in model.weights}
+    again = {w.path: w.numpy() for w in build().weights}
+    assert all(np.array_equal(weights[k], again[k]) for k in weights)
+    checked = 0
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, keras.layers.MultiHeadAttention):
+            width = layer._query_dense.kernel.shape[0]
+            bound = math.sqrt(6 / (4 * width))  # Xavier over the packed [3E, E] weight
+            assert np.abs(layer._query_dense.kernel.numpy()).max() <= bound + 1e-7
+            assert not np.any(layer._query_dense.bias.numpy())
+            assert np.abs(layer._output_dense.kernel.numpy()).max() <= 1 / math.sqrt(width)
+            checked += 1
+        elif isinstance(layer, keras.layers.Dense):
+            bound = 1 / math.sqrt(layer.kernel.shape[0]) + 1e-7
+            assert np.abs(layer.kernel.numpy()).max() <= bound, layer.path
+            if layer.bias is not None:  # nn.Linear's bias is drawn too, not zero
+                assert 0 < np.abs(layer.bias.numpy()).max() <= bound, layer.path
+            checked += 1
+        elif isinstance(layer, keras.layers.LSTMCell):
+            assert np.abs(layer.kernel.numpy()).max() <= 1 / math.sqrt(layer.units) + 1e-7
+            checked += 1
+    assert checked > 10
+
+
+def test_a_layer_without_a_pytorch_rule_is_refused():
+    inputs = keras.Input((4, 3))
+    model = keras.Model(inputs, keras.layers.Conv1D(2, 3, name="odd")(inputs))
+    with pytest.raises(ValueError, match="Conv1D 'odd'"):
+        torch_init.reset_to_torch_defaults(model)

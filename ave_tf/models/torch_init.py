@@ -64,3 +64,55 @@ def reset_linear_bias(dense: keras.layers.Dense) -> None:
     """Redraws a built Dense layer's bias as nn.Linear's (for Dense layers inside shared layers,
     whose initializers the model does not choose)."""
     dense.bias.assign(linear_bias(int(dense.kernel.shape[0]))(dense.bias.shape, dense.bias.dtype))
+
+
+def _uniform(variable, bound: float) -> None:
+    initializer = keras.initializers.RandomUniform(-bound, bound)
+    variable.assign(initializer(variable.shape, variable.dtype))
+
+
+def _reset_attention(attention: keras.layers.MultiHeadAttention) -> None:
+    """nn.MultiheadAttention: the packed [3E, E] query/key/value weight Xavier-uniform (fan_in
+    E, fan_out 3E), its bias 0; out_proj's weight nn.Linear's default, its bias 0."""
+    width = int(attention._query_dense.kernel.shape[0])
+    for dense in (attention._query_dense, attention._key_dense, attention._value_dense):
+        _uniform(dense.kernel, math.sqrt(6.0 / (width + 3 * width)))
+        if dense.bias is not None:
+            dense.bias.assign(keras.ops.zeros_like(dense.bias))
+    output = attention._output_dense
+    _uniform(output.kernel, 1.0 / math.sqrt(width))
+    if output.bias is not None:
+        output.bias.assign(keras.ops.zeros_like(output.bias))
+
+
+def reset_to_torch_defaults(model: keras.Model) -> None:
+    """Redraws every weight of a built model as PyTorch starts the module it copies, for models
+    whose authors leave every layer at PyTorch's defaults (CMBS, CACE-Net): Dense as nn.Linear
+    (and nn.Conv1d with kernel 1: the same rule), MultiHeadAttention as nn.MultiheadAttention,
+    LSTM cells as nn.LSTM. LayerNormalization starts alike in both (ones, zeros); any other
+    layer with weights is refused, so a new layer type cannot silently keep Keras' start."""
+    handled = set()
+    for layer in model._flatten_layers(include_self=False):
+        if id(layer) in handled:
+            continue
+        if isinstance(layer, keras.layers.MultiHeadAttention):
+            _reset_attention(layer)
+            handled.update(id(sub) for sub in layer._flatten_layers(include_self=False))
+        elif isinstance(layer, keras.layers.Dense):
+            bound = 1.0 / math.sqrt(int(layer.kernel.shape[0]))
+            _uniform(layer.kernel, bound)
+            if layer.bias is not None:
+                _uniform(layer.bias, bound)
+        elif isinstance(layer, keras.layers.LSTMCell):
+            bound = 1.0 / math.sqrt(layer.units)
+            _uniform(layer.kernel, bound)
+            _uniform(layer.recurrent_kernel, bound)
+            if layer.use_bias:
+                layer.bias.assign(SumOfUniforms(bound)(layer.bias.shape, layer.bias.dtype))
+        elif isinstance(layer, keras.layers.LayerNormalization) or not layer._trainable_variables:
+            continue
+        else:
+            raise ValueError(
+                f"reset_to_torch_defaults: no PyTorch rule for {type(layer).__name__} "
+                f"{layer.name!r}"
+            )

@@ -25,6 +25,8 @@ audio-visual interactions, and the heads. Outputs as `cmbs`: `logits` [B, T, 29]
 accuracy rule folded: a segment is the video's top class when sigmoid(event score) > 0.5, else
 background), `event_scores` [B, T], `video_class_logits` [B, 28], `class_activation_scores`,
 `background_gate`, `attention` [B, T, 49], plus `contrastive_query` and `contrastive_key`.
+Every layer starts as PyTorch starts the module it copies (their code sets no initialization):
+`torch_init.reset_to_torch_defaults`.
 """
 
 import dataclasses
@@ -34,6 +36,7 @@ import keras
 from ave_tf.data import schema
 from ave_tf.layers.co_guided_spatial_channel_attention import CoGuidedSpatialChannelAttention
 from ave_tf.layers.segment_mask import SegmentMask
+from ave_tf.models import torch_init
 from ave_tf.models.registry import register_model
 from ave_tf.models.zoo.cmbs import (
     CMBSSegmentLogits,
@@ -155,4 +158,6 @@ def build_cace_net_model(config: CACENetConfig | None = None, use_cudnn="auto") 
         "video_class_logits": class_scores,
         "logits": CMBSSegmentLogits(name="logits")(event_scores, class_scores),
     }
-    return keras.Model({"audio": audio, "visual": visual}, outputs, name="cace_net")
+    model = keras.Model({"audio": audio, "visual": visual}, outputs, name="cace_net")
+    torch_init.reset_to_torch_defaults(model)  # their code leaves every layer at PyTorch's start
+    return model

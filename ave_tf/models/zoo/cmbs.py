@@ -36,6 +36,9 @@ code thresholds sigmoid of the gate, which is already in (0, 1), so every segmen
 there and takes the video's top class among all 29 (background included): `logits` does that
 too.
 
+Start: every layer as PyTorch starts the module it copies (`torch_init.reset_to_torch_defaults`:
+nn.Linear, nn.LSTM and nn.MultiheadAttention defaults; their code sets no initialization).
+
 Padding (variable T): the segment mask (`SegmentMask`) keeps padded segments out of the
 LSTMs, every attention, the top-k means and the max pools, so a video's outputs do not depend
 on the batch it is padded into.
@@ -57,6 +60,7 @@ from ave_tf.layers.mil_pooling import MILPooling
 from ave_tf.layers.segment_mask import SegmentMask
 from ave_tf.layers.temporal_relation_encoder import TemporalRelationEncoder
 from ave_tf.layers.top_k_temporal_pooling import TopKTemporalPooling
+from ave_tf.models import torch_init
 from ave_tf.models.config import TASKS
 from ave_tf.models.registry import register_model
 
@@ -317,6 +321,8 @@ def build_cmbs_model(config: CMBSConfig | None = None, use_cudnn="auto") -> kera
     outputs["event_scores"] = event_scores
     outputs["video_class_logits"] = class_scores
     outputs["logits"] = CMBSSegmentLogits(name="logits")(event_scores, class_scores)
-    return keras.Model(
+    model = keras.Model(
         {"audio": audio, "visual": visual}, outputs, name="cmbs_weak" if weak else "cmbs"
     )
+    torch_init.reset_to_torch_defaults(model)  # their code leaves every layer at PyTorch's start
+    return model
