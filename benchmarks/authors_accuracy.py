@@ -29,7 +29,6 @@ import dataclasses
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 
@@ -40,12 +39,16 @@ EPOCH_TAG = "AUTHORS_EPOCH "
 
 # CMBS and CACE-Net share the loop `acc = validate_epoch(mainModel, test_dataloader, ...)`;
 # validation reuses their evaluation function on a loader built like their test loader.
+_THEIR_TEST_PASS = (
+    " " * 12
+    + "acc = validate_epoch(mainModel, test_dataloader, criterion, criterion_event, epoch)\n"
+)
 _VALIDATE_BOTH = (
-    "            acc = validate_epoch(mainModel, test_dataloader, criterion, criterion_event, epoch)\n",
-    "            acc = validate_epoch(mainModel, test_dataloader, criterion, criterion_event, epoch)\n"
-    "            _val_loader = DataLoader(AVEDataset('./data/', split='val'),"
+    _THEIR_TEST_PASS,
+    _THEIR_TEST_PASS + "            _val_loader = DataLoader(AVEDataset('./data/', split='val'),"
     " batch_size=args.test_batch_size, shuffle=False, num_workers=0)\n"
-    "            _val_acc = validate_epoch(mainModel, _val_loader, criterion, criterion_event, epoch)\n"
+    "            _val_acc = validate_epoch("
+    "mainModel, _val_loader, criterion, criterion_event, epoch)\n"
     f"            print({EPOCH_TAG!r} + json.dumps({{'epoch': epoch, 'val': float(_val_acc),"
     " 'test': float(acc)}), flush=True)\n",
 )
@@ -187,7 +190,9 @@ def run_ours(name: str, seed: int, args, data_dir: str, scratch: str, logs: str)
             row["test_accuracy"] = json.load(f)["accuracy"]
         with open(os.path.join(model_dir, "metrics.jsonl")) as f:
             epochs = [json.loads(line) for line in f if line.strip()]
-        row["epochs"] = [{"epoch": i, "val": e["val"].get("accuracy")} for i, e in enumerate(epochs)]
+        row["epochs"] = [
+            {"epoch": i, "val": e["val"].get("accuracy")} for i, e in enumerate(epochs)
+        ]
     return row
 
 
@@ -196,7 +201,8 @@ def _summary(values: list) -> str:
         return "-"
     if len(values) == 1:
         return f"{100 * values[0]:.1f} (n=1)"
-    return f"{100 * statistics.mean(values):.1f} ± {100 * statistics.stdev(values):.1f} (n={len(values)})"
+    mean, std = 100 * statistics.mean(values), 100 * statistics.stdev(values)
+    return f"{mean:.1f} ± {std:.1f} (n={len(values)})"
 
 
 def main() -> None:
@@ -232,17 +238,16 @@ def main() -> None:
     print(f"({release}; logs in {logs})\n")
     print("| model | theirs | ours | ours - theirs | theirs, their rule (best test epoch) |")
     print("|---|---|---|---|---|")
+
+    def values(rows: dict, key="test_accuracy") -> list:
+        return [r[key] for r in rows.values() if r.get("code") == 0 and r.get(key) is not None]
+
     for name, sides in results.items():
-
-        def values(side, key="test_accuracy"):
-            rows = sides[side].values()
-            return [r[key] for r in rows if r.get("code") == 0 and r.get(key) is not None]
-
-        theirs, ours = values("theirs"), values("ours")
+        theirs, ours = values(sides["theirs"]), values(sides["ours"])
         difference = "-"
         if theirs and ours:
             difference = f"{100 * (statistics.mean(ours) - statistics.mean(theirs)):+.1f}"
-        their_rule = _summary(values("theirs", "test_selected_accuracy"))
+        their_rule = _summary(values(sides["theirs"], "test_selected_accuracy"))
         print(f"| {name} | {_summary(theirs)} | {_summary(ours)} | {difference} | {their_rule} |")
 
 

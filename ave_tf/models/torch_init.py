@@ -33,9 +33,7 @@ class SumOfUniforms(keras.initializers.Initializer):
     def __init__(self, bound: float, count: int = 2, seed=None):
         self.bound, self.count, self.seed = bound, count, seed
         self._parts = [
-            keras.initializers.RandomUniform(
-                -bound, bound, seed=None if seed is None else seed + i
-            )
+            keras.initializers.RandomUniform(-bound, bound, seed=None if seed is None else seed + i)
             for i in range(count)
         ]
 

@@ -39,8 +39,8 @@ from ave_tf.data import schema
 from ave_tf.layers.positive_sample_propagation import PositiveSamplePropagation
 from ave_tf.layers.segment_cosine_similarity import SegmentCosineSimilarity
 from ave_tf.layers.segment_score_weighting import SegmentScoreWeighting
-from ave_tf.models.authors_weights import _assign, _layer  # the same copying rules
 from ave_tf.models import torch_init
+from ave_tf.models.authors_weights import _assign, _layer  # the same copying rules
 from ave_tf.models.config import TASKS
 from ave_tf.models.registry import register_model
 
