@@ -33,7 +33,14 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from authors_speed import DRIVER, REPO, RUNS, _checkout, _timed  # noqa: E402
+from authors_speed import (  # noqa: E402
+    DRIVER,
+    REPO,
+    RUNS,
+    _timed,
+    prepare_checkout,
+    release_paths,
+)
 
 EPOCH_TAG = "AUTHORS_EPOCH "
 
@@ -132,17 +139,8 @@ def validation_selected(epochs: list) -> dict:
 def run_theirs(name: str, seed: int, args, release: str, scratch: str, logs: str) -> dict:
     spec, patched = RUNS[name], PATCHES[name]
     checkout = os.path.join(scratch, f"{name}_theirs_seed{seed}")
-    _checkout(args.repos[name], checkout)
-    cwd = os.path.join(checkout, spec.subdir)
+    cwd = prepare_checkout(name, args.repos[name], release, checkout)
     patch_script(os.path.join(cwd, spec.script), patched.patches)
-    os.makedirs(os.path.join(cwd, "model"), exist_ok=True)
-    if spec.data_in_cwd:
-        os.makedirs(os.path.join(cwd, "data"), exist_ok=True)
-        for file_name in os.listdir(release):
-            target = os.path.join(cwd, "data", file_name)
-            if os.path.lexists(target):
-                os.remove(target)
-            os.symlink(os.path.join(release, file_name), target)
     flags = [f.format(epochs=args.epochs, release=release) for f in spec.flags]
     flags = [f for f in flags if not f.startswith("--seed=")]
     flags += [f.format(seed=seed) for f in patched.flags]
@@ -207,13 +205,7 @@ def _summary(values: list) -> str:
 
 def main() -> None:
     args = _parse_args()
-    release = os.path.abspath(os.path.join(args.work_dir, "release"))
-    data_dir = os.path.abspath(os.path.join(args.work_dir, "tfrecords"))
-    for path, what in ((release, "visual_feature.h5"), (data_dir, "dataset.json")):
-        if not os.path.exists(os.path.join(path, what)):
-            sys.exit(f"{path}/{what} is missing: run benchmarks/full_size_check.py --runs=none")
-    logs = os.path.join(args.work_dir, "logs")
-    os.makedirs(logs, exist_ok=True)
+    release, data_dir, logs = release_paths(args.work_dir)
     results = {}
     with tempfile.TemporaryDirectory(dir=args.work_dir) as scratch:
         for name in args.models.split(","):

@@ -198,20 +198,40 @@ def _checkout(path: str, target: str) -> None:
             f.write(blob.stdout)
 
 
-def run_theirs(name: str, args, release: str, scratch: str, logs: str) -> dict:
+def prepare_checkout(name: str, repo: str, release: str, target: str) -> str:
+    """Their code in `target`, ready to run on `release`; returns the folder their script runs
+    in (their ./model/ made, the release linked as ./data/ where they read it from there)."""
     spec = RUNS[name]
-    checkout = os.path.join(scratch, f"{name}_repo")
-    _checkout(args.repos[name], checkout)
-    cwd = os.path.join(checkout, spec.subdir)
+    _checkout(repo, target)
+    cwd = os.path.join(target, spec.subdir)
     os.makedirs(os.path.join(cwd, "model"), exist_ok=True)  # where AVE-ECCV18/PSP save
     if spec.data_in_cwd:
         data = os.path.join(cwd, "data")
         os.makedirs(data, exist_ok=True)
         for file_name in RELEASE_FILES:
-            target = os.path.join(data, file_name)
-            if os.path.lexists(target):
-                os.remove(target)  # their sample h5 files are not ours
-            os.symlink(os.path.join(release, file_name), target)
+            link = os.path.join(data, file_name)
+            if os.path.lexists(link):
+                os.remove(link)  # their sample h5 files are not ours
+            os.symlink(os.path.join(release, file_name), link)
+    return cwd
+
+
+def release_paths(work_dir: str) -> tuple[str, str, str]:
+    """(h5 release, its TFRecords, logs folder) of full_size_check.py's work_dir; exits when
+    the release or its conversion is missing."""
+    release = os.path.abspath(os.path.join(work_dir, "release"))
+    data_dir = os.path.abspath(os.path.join(work_dir, "tfrecords"))
+    for path, what in ((release, "visual_feature.h5"), (data_dir, "dataset.json")):
+        if not os.path.exists(os.path.join(path, what)):
+            sys.exit(f"{path}/{what} is missing: run benchmarks/full_size_check.py --runs=none")
+    logs = os.path.join(work_dir, "logs")
+    os.makedirs(logs, exist_ok=True)
+    return release, data_dir, logs
+
+
+def run_theirs(name: str, args, release: str, scratch: str, logs: str) -> dict:
+    spec = RUNS[name]
+    cwd = prepare_checkout(name, args.repos[name], release, os.path.join(scratch, f"{name}_repo"))
     flags = [f.format(epochs=args.epochs, release=release) for f in spec.flags]
     command = [args.torch_python, "-c", DRIVER, spec.script, *flags]
     code, seconds, rss = _timed(command, cwd, os.path.join(logs, f"{name}_theirs.log"))
@@ -256,13 +276,7 @@ def run_ours(name: str, args, data_dir: str, scratch: str, logs: str) -> dict:
 
 def main() -> None:
     args = _parse_args()
-    release = os.path.abspath(os.path.join(args.work_dir, "release"))
-    data_dir = os.path.abspath(os.path.join(args.work_dir, "tfrecords"))
-    for path, what in ((release, "visual_feature.h5"), (data_dir, "dataset.json")):
-        if not os.path.exists(os.path.join(path, what)):
-            sys.exit(f"{path}/{what} is missing: run benchmarks/full_size_check.py --runs=none")
-    logs = os.path.join(args.work_dir, "logs")
-    os.makedirs(logs, exist_ok=True)
+    release, data_dir, logs = release_paths(args.work_dir)
     if args.ours_records == "float16":
         data_dir = convert_float16(release, data_dir + "_float16", logs)
     rows = []

@@ -61,7 +61,7 @@ def lstm_kwargs(units: int) -> dict:
 def reset_linear_bias(dense: keras.layers.Dense) -> None:
     """Redraws a built Dense layer's bias as nn.Linear's (for Dense layers inside shared layers,
     whose initializers the model does not choose)."""
-    dense.bias.assign(linear_bias(int(dense.kernel.shape[0]))(dense.bias.shape, dense.bias.dtype))
+    _uniform(dense.bias, 1.0 / math.sqrt(int(dense.kernel.shape[0])))
 
 
 def _uniform(variable, bound: float) -> None:
@@ -97,10 +97,9 @@ def reset_to_torch_defaults(model: keras.Model) -> None:
             _reset_attention(layer)
             handled.update(id(sub) for sub in layer._flatten_layers(include_self=False))
         elif isinstance(layer, keras.layers.Dense):
-            bound = 1.0 / math.sqrt(int(layer.kernel.shape[0]))
-            _uniform(layer.kernel, bound)
+            _uniform(layer.kernel, 1.0 / math.sqrt(int(layer.kernel.shape[0])))
             if layer.bias is not None:
-                _uniform(layer.bias, bound)
+                reset_linear_bias(layer)
         elif isinstance(layer, keras.layers.LSTMCell):
             bound = 1.0 / math.sqrt(layer.units)
             _uniform(layer.kernel, bound)
