@@ -14,8 +14,8 @@ What their code does, where it differs from the paper (the code is followed here
 - Loss: MultiLabelSoftMarginLoss on the softmax probabilities. `authors_av_att_original_loss`
   keeps it for comparison; the other recipes use the softmax cross-entropy of the logits.
 - Adam 1e-3 (epsilon 1e-8), x0.1 after 15000 optimizer steps (StepLR stepped per batch), batch
-  64, 300 epochs (weak: 250, so the rate never decays), validation every 5th epoch, the best
-  validation accuracy kept.
+  64, 300 epochs (weak: 250, so the rate never decays), validation every 5th epoch (here also
+  after the last), the best validation accuracy kept.
 - AVDLN (cmm_train.py, Keras): towers 128->128->64 and 512->128->64 with LeakyReLU(0.3), the
   contrastive loss with margin 2, one synchronized pair per segment of `train_match` labelled
   event (1) or background (0), all pairs reshuffled every epoch, batches of 8 pairs (4174
