@@ -20,12 +20,17 @@ bit-identical to an unpatched one with the same seed; it is the same recipe. The
 (best test epoch) is printed beside, for reference. Each patch must match their script exactly
 once, so a changed upstream script fails here instead of being measured wrongly.
 
+Their scripts are slow on 2 cores (CMBS: ~10 s per batch in float64, ~50 min per 5-epoch run),
+so a comparison may take several sittings: with --output_json every finished run is written at
+once, and --resume keeps those (checked: same epochs, same release bytes) and runs only the rest.
+
 Prints one table: per model, mean ± std over seeds of both and the difference of the means.
 Not part of ave_tf or its tests: PyTorch is never a dependency.
 """
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import os
 import statistics
@@ -104,7 +109,15 @@ def _parse_args():
     parser.add_argument("--sides", default="theirs,ours", help="Which runs: theirs, ours or both.")
     parser.add_argument("--output_json", default="", help="Also write every run's result here.")
     parser.add_argument("--ours_params", default="", help="Appended to ours' --params_override.")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="Keep the finished runs already in --output_json (same epochs, same release) and run"
+        " only the rest: a comparison longer than one sitting is done in several.",
+    )
     args = parser.parse_args()
+    if args.resume and not args.output_json:
+        parser.error("--resume needs --output_json")
     unknown = sorted(set(args.models.split(",")) - set(PATCHES))
     if unknown:
         parser.error(f"--models: unknown {unknown} (known: {list(PATCHES)})")
@@ -203,29 +216,68 @@ def _summary(values: list) -> str:
     return f"{mean:.1f} ± {std:.1f} (n={len(values)})"
 
 
+def release_fingerprint(release: str) -> str:
+    """Identifies the release a stored run was trained on: every small file whole, the large
+    visual file by its size and first 64 MiB (generated features differ from the first bytes)."""
+    digest = hashlib.sha256()
+    for name in sorted(os.listdir(release)):
+        path = os.path.join(release, name)
+        digest.update(f"{name}:{os.path.getsize(path)}".encode())
+        with open(path, "rb") as f:
+            digest.update(f.read(64 << 20))
+    return digest.hexdigest()[:16]
+
+
+def load_finished(args, fingerprint: str) -> dict:
+    """The runs of an earlier sitting to keep (--resume): only finished ones (exit code 0)."""
+    if not (args.resume and os.path.exists(args.output_json)):
+        return {}
+    with open(args.output_json) as f:
+        stored = json.load(f)
+    where = f"--resume: {args.output_json}"
+    if stored.get("epochs") != args.epochs:
+        sys.exit(f"{where} holds {stored.get('epochs')}-epoch runs, not {args.epochs}")
+    if stored.get("release_fingerprint") != fingerprint:
+        sys.exit(f"{where} was trained on another release than {args.work_dir}'s")
+    return {
+        name: {
+            side: {int(seed): row for seed, row in rows.items() if row.get("code") == 0}
+            for side, rows in sides.items()
+        }
+        for name, sides in stored["results"].items()
+    }
+
+
 def main() -> None:
     args = _parse_args()
     release, data_dir, logs = release_paths(args.work_dir)
-    results = {}
+    fingerprint = release_fingerprint(release)
+    results = load_finished(args, fingerprint)
     with tempfile.TemporaryDirectory(dir=args.work_dir) as scratch:
         for name in args.models.split(","):
-            results[name] = {"theirs": {}, "ours": {}}
+            results.setdefault(name, {"theirs": {}, "ours": {}})
             for seed in args.seed_list:
-                if "theirs" in args.sides:
+                if "theirs" in args.sides and seed not in results[name]["theirs"]:
                     if name not in args.repos:
                         sys.exit(f"--repo={name}=PATH is needed for the authors' {name} run")
                     row = run_theirs(name, seed, args, release, scratch, logs)
                     results[name]["theirs"][seed] = row
                     shown = {k: v for k, v in row.items() if k != "epochs"}
                     print(f"{name} seed {seed}: theirs {json.dumps(shown)}", flush=True)
-                if "ours" in args.sides:
+                if "ours" in args.sides and seed not in results[name]["ours"]:
                     row = run_ours(name, seed, args, data_dir, scratch, logs)
                     results[name]["ours"][seed] = row
                     shown = {k: v for k, v in row.items() if k != "epochs"}
                     print(f"{name} seed {seed}: ours {json.dumps(shown)}", flush=True)
                 if args.output_json:  # after every run: a long comparison keeps what it has
-                    with open(args.output_json, "w") as f:
-                        json.dump({"epochs": args.epochs, "results": results}, f, indent=2)
+                    stored = {
+                        "epochs": args.epochs,
+                        "release_fingerprint": fingerprint,
+                        "results": results,
+                    }
+                    with open(args.output_json + ".tmp", "w") as f:
+                        json.dump(stored, f, indent=2)
+                    os.replace(args.output_json + ".tmp", args.output_json)
     print(f"\nTest accuracy (%), validation-selected, {args.epochs} epochs, seeds {args.seeds}")
     print(f"({release}; logs in {logs})\n")
     print("| model | theirs | ours | ours - theirs | theirs, their rule (best test epoch) |")

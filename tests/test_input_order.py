@@ -5,6 +5,7 @@ of one or two classes each. These datasets are written that way on purpose (as a
 or another tool would), without the per-shard record counts newer writers put in dataset.json.
 """
 
+import dataclasses
 import os
 
 import numpy as np
@@ -265,3 +266,44 @@ def test_memory_cache_is_read_once_and_reshuffled_every_epoch(tmp_path):
         epochs.append([v for b in batches for v in b[parser.VIDEO_ID].numpy()])
     assert len(set(epochs[0])) == records and sorted(epochs[0]) == sorted(epochs[1])
     assert epochs[0] != epochs[1]
+
+
+def test_parsed_cache_gives_the_batches_of_the_memory_cache(tmp_path):
+    """`--cache=parsed` parses once and pads per batch: the same batches, key by key, as
+    caching the records and parsing every batch, with videos of different lengths (padding)."""
+    rng = np.random.default_rng(3)
+    videos = [
+        (c, _encode(rng, f"v{c}_{i}", c, int(rng.integers(1, 5))), 1)
+        for c in range(NUM_CLASSES_USED)
+        for i in range(2)
+    ]
+    unlabeled = example_codec.encode_video(
+        video_id="unlabeled",
+        audio=np.ones((3, schema.AUDIO_DIM)),
+        visual=np.ones((3, *schema.VISUAL_SHAPE)),
+        labels=None,
+        class_index=0,
+        class_name="c",
+        event_start=-1,
+        event_end=-1,
+        source="test",
+    )
+    data_dir = str(tmp_path / "data")
+    _write(data_dir, [*videos, (0, unlabeled, 3)], 2)
+    files = pipeline.list_shards(data_dir, "train")
+    records = len(videos) + 1
+    first = pipeline.InputConfig(batch_size=8, shuffle=True, seed=4, cache="memory")
+    serialized = pipeline.records_dataset(files, first)
+    first = dataclasses.replace(first, cache=pipeline.PARSED)
+    parsed = pipeline.parsed_videos(pipeline.records_dataset(files, first), 16).cache()
+    for epoch in range(2):
+        config = pipeline.InputConfig(batch_size=8, shuffle=True, seed=10 + epoch)
+        expected = list(pipeline.batched_features(serialized, config, buffer_records=records))
+        got = list(pipeline.batched_videos(parsed, config, buffer_records=records))
+        assert len(got) == len(expected) == 8
+        for want, have in zip(expected, got, strict=True):
+            assert sorted(want) == sorted(have)
+            for key in want:
+                np.testing.assert_array_equal(have[key], want[key], err_msg=key)
+    padded = [(batch[parser.LABELS].numpy() == -1).sum() for batch in got]
+    assert sum(padded) > 3  # padding and the unlabeled video were compared too

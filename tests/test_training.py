@@ -121,6 +121,23 @@ def test_train_kill_resume_equals_uninterrupted_then_eval(data_dir, tmp_path):
     assert "confusion_matrix.png" in pngs and sum(p.startswith("attention_") for p in pngs) == 2
 
 
+def test_parsed_cache_trains_exactly_as_the_memory_cache(data_dir, tmp_path):
+    """`--cache=parsed` skips the parse after the first epoch, and nothing else changes."""
+    runs = {}
+    for cache in ("memory", "parsed"):
+        model_dir = str(tmp_path / cache)
+        done = _run("ave_train", *_train_args(data_dir, model_dir, 2, f"--cache={cache}"))
+        assert done.returncode == 0, done.stderr[-2000:]
+        with open(os.path.join(model_dir, "metrics.jsonl")) as f:
+            validation = [json.loads(line)["val"] for line in f if line.strip()]
+        runs[cache] = (_checkpoint_values(model_dir), validation)
+    (memory, memory_val), (parsed, parsed_val) = runs["memory"], runs["parsed"]
+    assert memory_val == parsed_val and memory_val[-1]["accuracy"] is not None
+    assert sorted(memory) == sorted(parsed)
+    for name, value in memory.items():
+        np.testing.assert_array_equal(parsed[name], value, err_msg=name)
+
+
 def test_model_dir_with_another_configuration_is_refused(data_dir, tmp_path):
     model_dir = str(tmp_path / "run")
     first = _run("ave_train", *_train_args(data_dir, model_dir, 1, "--fusion=dmrn"))

@@ -113,7 +113,13 @@ SHORTCUTS = (
         "integer",
         "Training reads shards as ranges of this many records (0: whole shards).",
     ),
-    Shortcut("cache", "data.cache", "string", "'' (stream), 'memory', or a cache file path."),
+    Shortcut(
+        "cache",
+        "data.cache",
+        "string",
+        "'' (stream), 'memory' (serialized records), 'parsed' (parsed features: no parse after "
+        "the first epoch, float32 in RAM), or a cache file path.",
+    ),
     Shortcut(
         "skip_corrupt",
         "data.skip_corrupt",

@@ -198,18 +198,24 @@ def _train(task, experiment, dirs, info, resumed, val_split) -> TrainResult:
     val_config = pipeline.InputConfig(
         batch_size=cfg.batch_size, deterministic=True, skip_corrupt=data.skip_corrupt
     )
-    val_dataset = pipeline.batched_features(
-        pipeline.records_dataset(
-            pipeline.list_shards(data_dir, val_split), val_config, info.compression
-        ),
-        val_config,
+    val_records = pipeline.records_dataset(
+        pipeline.list_shards(data_dir, val_split), val_config, info.compression
     )
+    parsed = data.cache == pipeline.PARSED
+    if parsed:  # validated every few epochs: its parse is worth keeping too
+        val_dataset = pipeline.batched_videos(
+            pipeline.parsed_videos(val_records).cache(), val_config
+        )
+    else:
+        val_dataset = pipeline.batched_features(val_records, val_config)
     # A cache belongs to one dataset object: build the cached records once, reshuffle on top.
     cached_records = None
     if data.cache and custom_input is None:
         cached_records = pipeline.records_dataset(
             train_files, _train_input_config(experiment, 0), info.compression, plan.shard_records
         )
+        if parsed:
+            cached_records = pipeline.parsed_videos(cached_records).cache()
 
     def epoch_batches(epoch):
         input_config = _train_input_config(experiment, epoch)
@@ -222,8 +228,9 @@ def _train(task, experiment, dirs, info, resumed, val_split) -> TrainResult:
                 train_files, input_config, info.compression, plan.shard_records
             )
         # A memory cache already holds the split: a buffer of all of it shares those tensors.
-        buffer = plan.records if data.cache == "memory" else plan.buffer_records
-        dataset = pipeline.batched_features(records, input_config, buffer)
+        buffer = plan.records if data.cache in ("memory", pipeline.PARSED) else plan.buffer_records
+        batched = pipeline.batched_videos if parsed else pipeline.batched_features
+        dataset = batched(records, input_config, buffer)
         dataset = dataset.map(task.select, num_parallel_calls=tf.data.AUTOTUNE).take(steps)
         # No autotuning model thread: deleting an epoch's iterator waits for that thread's
         # current optimization pass, which took 15-40 s on full-size data (epochs 2+, every
