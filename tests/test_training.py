@@ -128,6 +128,7 @@ def test_parsed_cache_trains_exactly_as_the_memory_cache(data_dir, tmp_path):
         model_dir = str(tmp_path / cache)
         done = _run("ave_train", *_train_args(data_dir, model_dir, 2, f"--cache={cache}"))
         assert done.returncode == 0, done.stderr[-2000:]
+        assert f"cached in memory ({cache}), shuffled whole every epoch" in done.stdout
         with open(os.path.join(model_dir, "metrics.jsonl")) as f:
             validation = [json.loads(line)["val"] for line in f if line.strip()]
         runs[cache] = (_checkpoint_values(model_dir), validation)
