@@ -228,10 +228,11 @@ def release_fingerprint(release: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def load_finished(args, fingerprint: str) -> dict:
-    """The runs of an earlier sitting to keep (--resume): only finished ones (exit code 0)."""
+def load_finished(args, fingerprint: str) -> tuple[dict, dict]:
+    """The runs of an earlier sitting to keep (--resume): only finished ones (exit code 0); and
+    the file's other top-level entries (notes on the runs), kept as they are."""
     if not (args.resume and os.path.exists(args.output_json)):
-        return {}
+        return {}, {}
     with open(args.output_json) as f:
         stored = json.load(f)
     where = f"--resume: {args.output_json}"
@@ -239,20 +240,23 @@ def load_finished(args, fingerprint: str) -> dict:
         sys.exit(f"{where} holds {stored.get('epochs')}-epoch runs, not {args.epochs}")
     if stored.get("release_fingerprint") != fingerprint:
         sys.exit(f"{where} was trained on another release than {args.work_dir}'s")
-    return {
+    finished = {
         name: {
             side: {int(seed): row for seed, row in rows.items() if row.get("code") == 0}
             for side, rows in sides.items()
         }
         for name, sides in stored["results"].items()
     }
+    own = ("epochs", "release_fingerprint", "results")
+    notes = {k: v for k, v in stored.items() if k not in own}
+    return finished, notes
 
 
 def main() -> None:
     args = _parse_args()
     release, data_dir, logs = release_paths(args.work_dir)
     fingerprint = release_fingerprint(release)
-    results = load_finished(args, fingerprint)
+    results, notes = load_finished(args, fingerprint)
     with tempfile.TemporaryDirectory(dir=args.work_dir) as scratch:
         for name in args.models.split(","):
             results.setdefault(name, {"theirs": {}, "ours": {}})
@@ -274,6 +278,7 @@ def main() -> None:
                         "epochs": args.epochs,
                         "release_fingerprint": fingerprint,
                         "results": results,
+                        **notes,
                     }
                     with open(args.output_json + ".tmp", "w") as f:
                         json.dump(stored, f, indent=2)
