@@ -230,18 +230,21 @@ def _traced_parse_batch():
     return _PARSE_BATCH
 
 
-def batched_features(
-    records: tf.data.Dataset, config: InputConfig, buffer_records: int | None = None
-) -> tf.data.Dataset:
-    """Shuffles (with `buffer_records`, default `config.shuffle_buffer`), batches and parses."""
-    ds = records
+def _shuffled(ds: tf.data.Dataset, config: InputConfig, buffer_records: int | None):
+    """Shuffled (with `buffer_records`, default `config.shuffle_buffer`) and repeated as asked."""
     if config.shuffle:
         buffer = buffer_records or config.shuffle_buffer
         if buffer < 1:
             raise ValueError("a shuffled pipeline needs a shuffle buffer (see shuffle_plan)")
         ds = ds.shuffle(buffer, seed=config.seed, reshuffle_each_iteration=True)
-    if config.repeat:
-        ds = ds.repeat()
+    return ds.repeat() if config.repeat else ds
+
+
+def batched_features(
+    records: tf.data.Dataset, config: InputConfig, buffer_records: int | None = None
+) -> tf.data.Dataset:
+    """Shuffles (with `buffer_records`, default `config.shuffle_buffer`), batches and parses."""
+    ds = _shuffled(records, config, buffer_records)
     ds = ds.batch(config.batch_size, drop_remainder=config.drop_remainder)
     ds = ds.map(
         _traced_parse_batch(), num_parallel_calls=AUTOTUNE, deterministic=config.deterministic
@@ -271,14 +274,7 @@ def batched_videos(
 ) -> tf.data.Dataset:
     """`batched_features` for parsed videos (`parsed_videos`): shuffles, pads to the longest
     video of each batch as the parser does (labels -1, everything else 0), prefetches."""
-    ds = videos
-    if config.shuffle:
-        buffer = buffer_records or config.shuffle_buffer
-        if buffer < 1:
-            raise ValueError("a shuffled pipeline needs a shuffle buffer (see shuffle_plan)")
-        ds = ds.shuffle(buffer, seed=config.seed, reshuffle_each_iteration=True)
-    if config.repeat:
-        ds = ds.repeat()
+    ds = _shuffled(videos, config, buffer_records)
     spec = ds.element_spec
     padding = {
         k: tf.constant(_TIME_PADDING.get(k, "" if s.dtype == tf.string else 0), s.dtype)
