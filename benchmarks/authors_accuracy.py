@@ -239,7 +239,10 @@ def load_finished(args, fingerprint: str) -> tuple[dict, dict]:
     if stored.get("epochs") != args.epochs:
         sys.exit(f"{where} holds {stored.get('epochs')}-epoch runs, not {args.epochs}")
     if stored.get("release_fingerprint") != fingerprint:
-        sys.exit(f"{where} was trained on another release than {args.work_dir}'s")
+        sys.exit(
+            f"{where} was trained on release {stored.get('release_fingerprint')}, "
+            f"{args.work_dir} holds {fingerprint}"
+        )
     finished = {
         name: {
             side: {int(seed): row for seed, row in rows.items() if row.get("code") == 0}

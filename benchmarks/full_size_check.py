@@ -23,8 +23,16 @@ import subprocess
 import sys
 import time
 
-import h5py
-import numpy as np
+# numpy rounds differently with its AVX-512 kernels (OpenBLAS's SkylakeX GEMM, numpy's X86_V4
+# exp) than with AVX2's, so the same seed wrote other bytes on an AVX-512 machine. Pinned to the
+# AVX2 kernels, the release is byte-identical on both kinds (authors_accuracy --resume checks the
+# bytes). Set before numpy loads; the binaries run below get the environment they were given.
+_GIVEN_ENV = dict(os.environ)
+os.environ.setdefault("NPY_DISABLE_CPU_FEATURES", "X86_V4 AVX512_ICL AVX512_SPR")
+os.environ.setdefault("OPENBLAS_CORETYPE", "Haswell")
+
+import h5py  # noqa: E402
+import numpy as np  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -173,7 +181,9 @@ def _run(command: list, log_path: str) -> tuple[int, float, float]:
     """Runs a binary, logging its output; returns (exit code, seconds, peak RSS in MiB)."""
     started = time.time()
     with open(log_path, "w") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=_GIVEN_ENV
+        )
         _, status, usage = os.wait4(process.pid, 0)
     code = os.waitstatus_to_exitcode(status)
     return code, time.time() - started, usage.ru_maxrss / 1024

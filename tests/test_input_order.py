@@ -186,6 +186,8 @@ def test_shuffle_buffer_follows_the_memory_budget(tmp_path):
     )
     assert plan.buffer_records == int(2**20 // record_bytes)
     assert "shuffle buffer" in plan.describe() and plan.ranges == 10 * NUM_CLASSES_USED // 4
+    cached = plan.describe(cached="parsed")  # a cache of the whole split uses no buffer
+    assert "shuffle buffer" not in cached and "cached in memory (parsed)" in cached
     huge = pipeline.shuffle_plan(files, pipeline.InputConfig(shuffle=True, shuffle_buffer_mb=4096))
     assert huge.buffer_records == 10 * NUM_CLASSES_USED  # never more than the split
     fixed = pipeline.shuffle_plan(files, pipeline.InputConfig(shuffle=True, shuffle_buffer=33))

@@ -94,16 +94,21 @@ class ShufflePlan:
     buffer_mb: float
     shard_records: tuple  # per shard, as counted (pass back as `recorded_counts`)
 
-    def describe(self) -> str:
+    def describe(self, cached: str = "") -> str:
+        """One line for the training log; `cached` names a data.cache that holds the whole
+        split, which is then shuffled whole instead of through the buffer."""
         reading = (
             f"{self.ranges} ranges of <= {self.range_records} records in random order"
             if self.range_records > 0
             else f"{self.shards} whole shards in random order"
         )
+        read = f"{self.records} records in {self.shards} shard(s), read as {reading}"
+        if cached:
+            return f"{read}; cached in memory ({cached}), shuffled whole every epoch"
         share = self.buffer_records / max(self.records, 1)
         return (
-            f"{self.records} records in {self.shards} shard(s), read as {reading}; shuffle buffer "
-            f"{self.buffer_records} records (~{self.buffer_mb:.0f} MiB, {share:.0%} of the split)"
+            f"{read}; shuffle buffer {self.buffer_records} records "
+            f"(~{self.buffer_mb:.0f} MiB, {share:.0%} of the split)"
         )
 
 

@@ -192,12 +192,8 @@ def _train(task, experiment, dirs, info, resumed, val_split) -> TrainResult:
         plan = pipeline.shuffle_plan(
             train_files, _train_input_config(experiment, 0), info.compression, recorded
         )
-        described = plan.describe()
-        if data.cache in ("memory", pipeline.PARSED):  # the whole split is shuffled at once
-            described = described.split("; shuffle buffer")[0] + (
-                f"; cached in memory ({data.cache}), shuffled whole every epoch"
-            )
-        print(f"Training input: {described}", flush=True)
+        whole = data.cache if data.cache in ("memory", pipeline.PARSED) else ""
+        print(f"Training input: {plan.describe(cached=whole)}", flush=True)
     else:
         print(f"Training input: {examples} {unit}, {steps} steps per epoch", flush=True)
     val_config = pipeline.InputConfig(
