@@ -32,15 +32,16 @@ the first one's LayerNorm, and re-weights the audio as `a + psai sigmoid(g) a`
 Where this framework differs from their scripts (by design or for lack of a hook):
 - Their `contrastive_switch` and the contrastive term start after n_epoch / 8 = 25 epochs
   (the event head sees `fused + 0.6 * projection(fused)` only from then on, evaluation
-  included); here both are on from the first step (the loss has no epoch).
+  included; in a 5-epoch run from the second epoch); here both are on from the first step
+  (the loss has no epoch).
 - The checkpoint is chosen on the validation split (segment accuracy); their script evaluates
   on the *test* split after every epoch and keeps the best test accuracy.
 - Training runs in float32 (their script converts the model and features to float64); the
   contrastive term is computed with log-sum-exp (theirs exponentiates similarities / 0.01,
   up to e^100, which only float64 holds).
-- Batches are shuffled by the input pipeline with a set seed (theirs: seed 3917); Keras
-  initialisation instead of PyTorch's defaults; with several replicas Keras clips each
-  replica's gradients before the all-reduce.
+- Batches are shuffled by the input pipeline with a set seed (theirs: seed 3917); the layers
+  start from PyTorch's default distributions (the model's `torch_init`), not from the same
+  numbers; with several replicas Keras clips each replica's gradients before the all-reduce.
 """
 
 import tensorflow as tf

@@ -41,8 +41,8 @@ Where this framework differs from their scripts (by design):
   and keep the best test accuracy.
 - Training runs in float32 (their scripts convert the model and features to float64).
 - Training batches are shuffled by the input pipeline with a set seed (theirs: PyTorch's
-  shuffling, seeds 43 / 666); Keras initialisation (Glorot kernels, orthogonal recurrent
-  kernels, zero biases) instead of PyTorch's defaults.
+  shuffling, seeds 43 / 666). The layers start from PyTorch's default distributions (the
+  model's `torch_init.reset_to_torch_defaults`), not from the same numbers.
 - With several replicas Keras clips each replica's gradients before the all-reduce.
 """
 
