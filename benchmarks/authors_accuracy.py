@@ -255,6 +255,32 @@ def load_finished(args, fingerprint: str) -> tuple[dict, dict]:
     return finished, notes
 
 
+def machine() -> str:
+    """The CPU a run trained on, as runs of one comparison may span machine kinds."""
+    with open("/proc/cpuinfo") as f:
+        info = f.read()
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines()
+                  if line.startswith("model name")), "unknown CPU")  # fmt: skip
+    simd = "AVX-512" if " avx512f" in info else "AVX2" if " avx2" in info else "no AVX2"
+    return f"{model}, {simd}, {os.cpu_count()} cores"
+
+
+def portable(results: dict, work_dir: str) -> dict:
+    """`results` as stored: log paths under --work_dir written as `<work_dir>/...`."""
+    prefix = os.path.abspath(work_dir) + os.sep
+    return {
+        name: {
+            side: {
+                seed: {**row, "log": row["log"].replace(prefix, "<work_dir>/")}
+                if isinstance(row.get("log"), str) else row
+                for seed, row in runs.items()
+            }
+            for side, runs in sides.items()
+        }
+        for name, sides in results.items()
+    }  # fmt: skip
+
+
 def main() -> None:
     args = _parse_args()
     release, data_dir, logs = release_paths(args.work_dir)
@@ -268,11 +294,13 @@ def main() -> None:
                     if name not in args.repos:
                         sys.exit(f"--repo={name}=PATH is needed for the authors' {name} run")
                     row = run_theirs(name, seed, args, release, scratch, logs)
+                    row["machine"] = machine()
                     results[name]["theirs"][seed] = row
                     shown = {k: v for k, v in row.items() if k != "epochs"}
                     print(f"{name} seed {seed}: theirs {json.dumps(shown)}", flush=True)
                 if "ours" in args.sides and seed not in results[name]["ours"]:
                     row = run_ours(name, seed, args, data_dir, scratch, logs)
+                    row["machine"] = machine()
                     results[name]["ours"][seed] = row
                     shown = {k: v for k, v in row.items() if k != "epochs"}
                     print(f"{name} seed {seed}: ours {json.dumps(shown)}", flush=True)
@@ -280,7 +308,7 @@ def main() -> None:
                     stored = {
                         "epochs": args.epochs,
                         "release_fingerprint": fingerprint,
-                        "results": results,
+                        "results": portable(results, args.work_dir),
                         **notes,
                     }
                     with open(args.output_json + ".tmp", "w") as f:
