@@ -39,10 +39,10 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from authors_speed import (  # noqa: E402
-    DRIVER,
     REPO,
     RUNS,
     _timed,
+    driver,
     prepare_checkout,
     release_paths,
 )
@@ -159,7 +159,7 @@ def run_theirs(name: str, seed: int, args, release: str, scratch: str, logs: str
     flags += [f.format(seed=seed) for f in patched.flags]
     log_path = os.path.join(logs, f"{name}_theirs_seed{seed}.log")
     env = dict(os.environ, AUTHORS_SEED=str(seed))
-    command = [args.torch_python, "-c", DRIVER, spec.script, *flags]
+    command = [args.torch_python, "-c", driver(spec), spec.script, *flags]
     code, seconds, _ = _timed(command, cwd, log_path, env=env)
     row = {"code": code, "seconds": seconds, "log": log_path}
     scale = 0.01 if patched.percent else 1.0

@@ -37,28 +37,40 @@ RELEASE_FILES = (
 )  # fmt: skip
 
 # Makes the authors' scripts run on the CPU: their `.cuda()` calls become no-ops (the brief's
-# recipe), then their script runs as `python SCRIPT ARGS` would run it.
-DRIVER = """
-import runpy, sys, torch
+# recipe), the modules a run names in `stubs` become empty ones, then their script runs as
+# `python SCRIPT ARGS` would run it.
+_DRIVER = """
+import runpy, sys, types, torch
 torch.Tensor.cuda = lambda self, *args, **kwargs: self
 torch.nn.Module.cuda = lambda self, *args, **kwargs: self
+for module, names in {stubs!r}:
+    sys.modules[module] = types.ModuleType(module)
+    for name in names:
+        setattr(sys.modules[module], name, None)
 sys.argv = sys.argv[1:]
 sys.path.insert(0, ".")
 runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
 
+def driver(spec) -> str:
+    """The `python -c` program that runs the authors' script of `spec` (an AuthorsRun)."""
+    return _DRIVER.format(stubs=spec.stubs)
+
+
 @dataclasses.dataclass(frozen=True)
 class AuthorsRun:
     """How the authors train one model: their script (in `subdir` of their repository), its
     flags (their run script's; `{epochs}`, `{release}` filled in) and whether it reads the
-    release from ./data/; `experiment` is ours."""
+    release from ./data/; `experiment` is ours. `stubs`: (module, attribute names) made empty
+    before their script runs, for imports of code the trained model never uses."""
 
     experiment: str
     script: str
     flags: tuple
     subdir: str = ""
     data_in_cwd: bool = False
+    stubs: tuple = ()
 
 
 RUNS = {
@@ -130,6 +142,13 @@ RUNS = {
         ),
         subdir="CACE",
         data_in_cwd=True,
+        # main_model.py imports an SNN encoder it never builds from their vendored braincog,
+        # whose package __init__ pulls in torchvision and more.
+        stubs=(
+            ("braincog", ()),
+            ("braincog.model_zoo", ()),
+            ("braincog.model_zoo.fc_snn", ("SHD_SNN",)),
+        ),
     ),  # fmt: skip
 }
 
@@ -233,7 +252,7 @@ def run_theirs(name: str, args, release: str, scratch: str, logs: str) -> dict:
     spec = RUNS[name]
     cwd = prepare_checkout(name, args.repos[name], release, os.path.join(scratch, f"{name}_repo"))
     flags = [f.format(epochs=args.epochs, release=release) for f in spec.flags]
-    command = [args.torch_python, "-c", DRIVER, spec.script, *flags]
+    command = [args.torch_python, "-c", driver(spec), spec.script, *flags]
     code, seconds, rss = _timed(command, cwd, os.path.join(logs, f"{name}_theirs.log"))
     return {"code": code, "seconds": seconds, "peak_rss_mib": rss}
 
