@@ -6,6 +6,7 @@ which runs their `supv_main_model` (Co-Guide, contrastive) on seeded weights and
 weights are regenerated here from the same seed (tests/authors_fixtures.py). No torch needed.
 """
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -95,12 +96,45 @@ def test_a_video_alone_equals_it_padded_into_a_batch():
         np.testing.assert_allclose(got, np.asarray(value), atol=1e-5, err_msg=key)
 
 
+def test_contrastive_switch_gates_the_enhancement_and_the_term():
+    """Before epoch n_epoch / 8 their head sees the fused segments alone and their loss has no
+    contrastive term; from then on both."""
+    from ave_tf.experiments.zoo.cmbs import cmbs_supervised_loss
+    from ave_tf.layers.epoch_switch import set_training_epoch
+
+    keras.utils.set_random_seed(2)
+    model = build_cace_net_model(CACENetConfig(**SMALL), use_cudnn=False)
+    plain = build_cace_net_model(CACENetConfig(**SMALL, contrastive=False), use_cudnn=False)
+    by_path = {w.path: w for w in model.weights}
+    for weight in plain.weights:
+        weight.assign(by_path[weight.path])
+    rng = np.random.default_rng(3)
+    inputs = {
+        "audio": np.maximum(rng.normal(size=(2, 10, 128)), 0).astype("float32"),
+        "visual": np.maximum(rng.normal(size=(2, 10, 7, 7, 512)), 0).astype("float32"),
+    }
+    batch = _batch({"labels": rng.integers(0, 29, size=(2, 10))})
+    loss = get_loss(get_experiment("cace_net").task.loss)
+    without = plain(inputs)
+    np.testing.assert_array_equal(np.asarray(without["contrastive_switch"]), [0.0, 0.0])
+    for epoch, on in ((0, False), (1, True), (7, True)):  # 8 epochs: off in the first only
+        set_training_epoch(model, epoch, 8)
+        outputs = model(inputs)
+        np.testing.assert_array_equal(np.asarray(outputs["contrastive_switch"]), [float(on)] * 2)
+        same = np.allclose(outputs["event_scores"], without["event_scores"], atol=1e-6)
+        assert same != on
+        total, _ = loss("supervised", batch, outputs)
+        cmbs_total, _ = cmbs_supervised_loss("supervised", batch, outputs)
+        assert bool(abs(float(total) - float(cmbs_total)) > 1e-3) == on
+
+
 def test_recipe_follows_their_train_script():
     config = get_experiment("cace_net").validate()
     assert config.task.loss == "cace_net_supervised" and config.task.val_split == "val"
     trainer = config.trainer
     assert (trainer.epochs, trainer.batch_size, trainer.optimizer.global_clipnorm) == (200, 64, 0.5)
     assert (config.model.psai, config.model.contrastive_weight) == (0.3, 0.6)
+    assert config.model.contrastive_start_fraction == 1 / 8  # `epoch >= args.n_epoch / 8`
     rates = [config.learning_rate_at(e) for e in (0, 9, 10, 29, 199)]
     assert rates == pytest.approx([7e-4, 7e-4, 3.5e-4, 1.75e-4, 8.75e-5])
 
@@ -118,7 +152,7 @@ def test_trains_evaluates_and_exports(tmp_path):
     data_dir = write_tiny_dataset(str(tmp_path / "data"))
     experiment = get_experiment("cace_net").override(
         {
-            "model": SMALL,
+            "model": {**SMALL, "contrastive_start_fraction": 1.0},  # off in every epoch
             "data": {"data_dir": data_dir},
             "trainer": {
                 "epochs": 1,
@@ -132,6 +166,8 @@ def test_trains_evaluates_and_exports(tmp_path):
     trainer.train(experiment, model_dir)
     model, trained = load_trained_experiment(model_dir)
     assert trained.experiment == "cace_net" and trained.model.d_model == 16
+    # The trainer set the switch before the epoch; the best weights keep that state.
+    assert float(model.get_layer("contrastive_switch").state.numpy()) == 0.0
     metrics, _ = make_task(trained).evaluate(
         model, data_dir, "test", pipeline.InputConfig(batch_size=8)
     )

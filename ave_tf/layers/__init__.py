@@ -19,6 +19,7 @@ from ave_tf.layers.dual_multimodal_residual_fusion_ensemble import (
     DualMultimodalResidualFusionEnsemble,
 )
 from ave_tf.layers.encoder_decoder_tcn import EncoderDecoderTCN
+from ave_tf.layers.epoch_switch import EpochSwitch
 from ave_tf.layers.gated_fusion import GatedFusion
 from ave_tf.layers.gated_multimodal_bilinear_fusion import GatedMultimodalBilinearFusion
 from ave_tf.layers.gated_multimodal_unit import GatedMultimodalUnit
@@ -53,6 +54,7 @@ __all__ = [
     "DualMultimodalResidualFusion",
     "DualMultimodalResidualFusionEnsemble",
     "EncoderDecoderTCN",
+    "EpochSwitch",
     "GatedFusion",
     "GatedMultimodalBilinearFusion",
     "GatedMultimodalUnit",

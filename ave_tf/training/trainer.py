@@ -23,6 +23,7 @@ import tensorflow as tf
 
 from ave_tf.data import pipeline
 from ave_tf.data.dataset_info import DatasetError, load_dataset_info
+from ave_tf.layers.epoch_switch import set_training_epoch
 from ave_tf.training import run_dir, tensorboard_logging, workers
 from ave_tf.training.experiment_config import ExperimentConfig
 from ave_tf.training.task_registry import make_task
@@ -252,6 +253,7 @@ def _train(task, experiment, dirs, info, resumed, val_split) -> TrainResult:
     for epoch in range(first_epoch, cfg.epochs):
         learning_rate = experiment.learning_rate_at(epoch, int(optimizer.iterations.numpy()))
         optimizer.learning_rate.assign(learning_rate)
+        set_training_epoch(model, epoch, cfg.epochs)  # branches their code turns on mid-run
         batches, next_input = next_input, None
 
         if cfg.verbose:

@@ -22,6 +22,10 @@ configs/default_config.yaml and the commands of run_supp.sh / run_aba.sh):
 - Adam without weight decay, epsilon 1e-8, learning rate 7e-4, batch 64, 200 epochs, gradient
   global norm clipped to 0.5 (`trainer.optimizer.global_clipnorm`), MultiStepLR x0.5 at epochs
   10, 20, 30: the values of their run scripts (their configs' defaults: 1e-3, 100 epochs, 0.8).
+- The contrastive term and the contrastive enhancement of the event head start at epoch
+  n_epoch / 8 (their `contrastive_switch`: epoch 25 of 200; in a 5-epoch run the second
+  epoch): the model's `contrastive_switch` (`EpochSwitch`), which the trainer sets before
+  every epoch, gates both.
 - Their evaluation rule is folded into the model's `logits` (as CMBS's).
 
 Where the code differs from the paper, the code is followed: the co-guided attention keeps
@@ -30,10 +34,6 @@ the first one's LayerNorm, and re-weights the audio as `a + psai sigmoid(g) a`
 (`CoGuidedSpatialChannelAttention`); the cross-modal attention's feed-forward width is 512.
 
 Where this framework differs from their scripts (by design or for lack of a hook):
-- Their `contrastive_switch` and the contrastive term start after n_epoch / 8 = 25 epochs
-  (the event head sees `fused + 0.6 * projection(fused)` only from then on, evaluation
-  included; in a 5-epoch run from the second epoch); here both are on from the first step
-  (the loss has no epoch).
 - The checkpoint is chosen on the validation split (segment accuracy); their script evaluates
   on the *test* split after every epoch and keeps the best test accuracy.
 - Training runs in float32 (their script converts the model and features to float64); the
@@ -95,7 +95,8 @@ def supervised_contrastive_loss(query, key, is_event, valid):
 @register_loss("cace_net_supervised")
 def cace_net_supervised_loss(task: str, batch: dict, outputs: dict):
     """Their supv_main.py loss, per video: CMBS's four terms + CONTRASTIVE_WEIGHT x their
-    supervised contrastive term. Rows: videos with a labelled segment."""
+    supervised contrastive term once the model's contrastive switch is on. Rows: videos with a
+    labelled segment."""
     total, rows = cmbs_supervised_loss(task, batch, outputs)
     labels = batch[parser.LABELS]
     valid = tf.cast(labels >= 0, tf.float32)
@@ -104,7 +105,8 @@ def cace_net_supervised_loss(task: str, batch: dict, outputs: dict):
         outputs["contrastive_query"], outputs["contrastive_key"], is_event, valid
     )
     has_rows = tf.cast(tf.reduce_sum(valid, axis=1) > 0, tf.float32)
-    return total + CONTRASTIVE_WEIGHT * tf.reduce_sum(contrastive * has_rows), rows
+    weight = CONTRASTIVE_WEIGHT * outputs["contrastive_switch"]  # 0 in their first n_epoch / 8
+    return total + tf.reduce_sum(weight * contrastive * has_rows), rows
 
 
 @register_experiment("cace_net", "zoo", "CACE-Net")

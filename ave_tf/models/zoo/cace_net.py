@@ -11,12 +11,13 @@ features (128-d VGGish audio, 7x7x512 VGG-19 pool5 maps). It is CMBS's supervise
    BiLSTM (CMBS feeds the raw audio).
 2. Contrastive enhancement in the localisation head: `contrastive_projection` (Linear(d, d) +
    ReLU, their `encoder_q`) of the fused segments is added, times `contrastive_weight`
-   (their `Lambda`, 0.6), to the fused segments before the event head (their
-   `contrastive_switch`, on after the first n_epoch / 8 epochs and from then on, evaluation
-   included; always on here). The L2-normalised projection of the fused segments is
+   (their `Lambda`, 0.6), to the fused segments before the event head from epoch
+   n_epoch / 8 on, evaluation included (`contrastive_switch`, an `EpochSwitch` the trainer
+   sets before each epoch; on in a model never trained). The L2-normalised projection of the
+   fused segments is
    `contrastive_query` [B, T, d], and that of the fused segments plus Gaussian noise (std 0.1,
    training only; their `data_augmentation`) is `contrastive_key`; the loss
-   (`cace_net_supervised`) contrasts them.
+   (`cace_net_supervised`) contrasts them while the switch is on (`contrastive_switch` [B]).
 
 The rest is CMBS's supervised path: visual adapter, BiLSTMs (audio 128, visual 256 per
 direction), relation encoders (feed-forward 1024) and cross-modal attention (feed-forward 512
@@ -24,7 +25,8 @@ here, 1024 in CMBS), background suppression, class activation sequences (top-4 m
 audio-visual interactions, and the heads. Outputs as `cmbs`: `logits` [B, T, 29] (their
 accuracy rule folded: a segment is the video's top class when sigmoid(event score) > 0.5, else
 background), `event_scores` [B, T], `video_class_logits` [B, 28], `class_activation_scores`,
-`background_gate`, `attention` [B, T, 49], plus `contrastive_query` and `contrastive_key`.
+`background_gate`, `attention` [B, T, 49], plus `contrastive_query`, `contrastive_key` and
+`contrastive_switch`.
 Every layer starts as PyTorch starts the module it copies (their code sets no initialization):
 `torch_init.reset_to_torch_defaults`.
 """
@@ -35,6 +37,7 @@ import keras
 
 from ave_tf.data import schema
 from ave_tf.layers.co_guided_spatial_channel_attention import CoGuidedSpatialChannelAttention
+from ave_tf.layers.epoch_switch import EpochSwitch
 from ave_tf.layers.segment_mask import SegmentMask
 from ave_tf.models import torch_init
 from ave_tf.models.registry import register_model
@@ -69,6 +72,8 @@ class CACENetConfig:
         interaction_attention_dropout: attention dropout of the interaction (0.2).
         contrastive: the contrastive enhancement of the event head (`--contrastive`).
         contrastive_weight: its weight (`--Lambda 0.6`).
+        contrastive_start_fraction: the fraction of the training epochs run before the
+            enhancement and the contrastive term switch on (their `epoch >= n_epoch / 8`).
         key_noise: standard deviation of the noise of the contrastive keys (0.1).
     """
 
@@ -89,6 +94,7 @@ class CACENetConfig:
     interaction_attention_dropout: float = 0.2
     contrastive: bool = True
     contrastive_weight: float = 0.6
+    contrastive_start_fraction: float = 1 / 8
     key_noise: float = 0.1
 
     def validate(self) -> "CACENetConfig":
@@ -104,6 +110,11 @@ class CACENetConfig:
             ("top_k", self.top_k >= 1, "must be >= 1"),
             ("interaction_heads", self.interaction_heads >= 1, "must be >= 1"),
             ("key_noise", self.key_noise >= 0, "must be >= 0"),
+            (
+                "contrastive_start_fraction",
+                0 <= self.contrastive_start_fraction <= 1,
+                "must be in [0, 1]",
+            ),
         )
         for field, ok, requirement in checks:
             if not ok:
@@ -136,11 +147,14 @@ def build_cace_net_model(config: CACENetConfig | None = None, use_cudnn="auto") 
     # Contrastive enhancement (their SupvLocalizeModule).
     projection = keras.layers.Dense(d, activation="relu", name="contrastive_projection")
     projected = projection(fused)
+    enhancement, switch_state = EpochSwitch(
+        config.contrastive_start_fraction, name="contrastive_switch"
+    )(keras.layers.Rescaling(config.contrastive_weight)(projected))
     event_input = fused
     if config.contrastive:
-        event_input = keras.layers.Add(name="contrastive_enhancement")(
-            [fused, keras.layers.Rescaling(config.contrastive_weight)(projected)]
-        )
+        event_input = keras.layers.Add(name="contrastive_enhancement")([fused, enhancement])
+    else:  # no enhancement, no contrastive term (their `--contrastive` unset)
+        switch_state = keras.layers.Rescaling(0.0, name="contrastive_off")(switch_state)
     noisy = keras.layers.GaussianNoise(config.key_noise, name="key_noise")(fused)
     query = keras.layers.UnitNormalization(name="query_normalization")(projected)
     key = keras.layers.UnitNormalization(name="key_normalization")(projection(noisy))
@@ -154,6 +168,7 @@ def build_cace_net_model(config: CACENetConfig | None = None, use_cudnn="auto") 
         "background_gate": _float32("background_gate")(gate),
         "contrastive_query": _float32("contrastive_query")(query),
         "contrastive_key": _float32("contrastive_key")(key),
+        "contrastive_switch": switch_state,
         "event_scores": event_scores,
         "video_class_logits": class_scores,
         "logits": CMBSSegmentLogits(name="logits")(event_scores, class_scores),

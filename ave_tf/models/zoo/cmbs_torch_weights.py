@@ -17,6 +17,8 @@ import re
 
 import numpy as np
 
+from ave_tf.layers.epoch_switch import EpochSwitch
+
 # Their module -> our layer (and sub-layer) for Linear / Conv1d / LayerNorm parameters.
 _AGSCA = {
     "video_query": "cell_query",
@@ -176,6 +178,9 @@ def load_state_dict(model, state_dict, route=_route, unused=_UNUSED) -> None:
             unknown.append(key)
     if unknown:
         raise ValueError(f"parameters with no counterpart in {model.name!r}: {unknown}")
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, EpochSwitch):  # theirs: a Python flag, on when they evaluate
+            assigner.set(layer.state, 1.0)
     unset = [w.path for w in model.weights if id(w) not in assigner.assigned]
     if unset:
         raise ValueError(f"weights of {model.name!r} not in the state dict: {unset}")
