@@ -286,34 +286,38 @@ def main() -> None:
     release, data_dir, logs = release_paths(args.work_dir)
     fingerprint = release_fingerprint(release)
     results, notes = load_finished(args, fingerprint)
+
+    def save() -> None:  # after every run: a long comparison keeps what it has
+        if not args.output_json:
+            return
+        stored = {
+            "epochs": args.epochs,
+            "release_fingerprint": fingerprint,
+            "results": portable(results, args.work_dir),
+            **notes,
+        }
+        with open(args.output_json + ".tmp", "w") as f:
+            json.dump(stored, f, indent=2)
+        os.replace(args.output_json + ".tmp", args.output_json)
+
     with tempfile.TemporaryDirectory(dir=args.work_dir) as scratch:
         for name in args.models.split(","):
             results.setdefault(name, {"theirs": {}, "ours": {}})
             for seed in args.seed_list:
-                if "theirs" in args.sides and seed not in results[name]["theirs"]:
-                    if name not in args.repos:
-                        sys.exit(f"--repo={name}=PATH is needed for the authors' {name} run")
-                    row = run_theirs(name, seed, args, release, scratch, logs)
+                for side in ("theirs", "ours"):
+                    if side not in args.sides or seed in results[name][side]:
+                        continue
+                    if side == "theirs":
+                        if name not in args.repos:
+                            sys.exit(f"--repo={name}=PATH is needed for the authors' {name} run")
+                        row = run_theirs(name, seed, args, release, scratch, logs)
+                    else:
+                        row = run_ours(name, seed, args, data_dir, scratch, logs)
                     row["machine"] = machine()
-                    results[name]["theirs"][seed] = row
+                    results[name][side][seed] = row
                     shown = {k: v for k, v in row.items() if k != "epochs"}
-                    print(f"{name} seed {seed}: theirs {json.dumps(shown)}", flush=True)
-                if "ours" in args.sides and seed not in results[name]["ours"]:
-                    row = run_ours(name, seed, args, data_dir, scratch, logs)
-                    row["machine"] = machine()
-                    results[name]["ours"][seed] = row
-                    shown = {k: v for k, v in row.items() if k != "epochs"}
-                    print(f"{name} seed {seed}: ours {json.dumps(shown)}", flush=True)
-                if args.output_json:  # after every run: a long comparison keeps what it has
-                    stored = {
-                        "epochs": args.epochs,
-                        "release_fingerprint": fingerprint,
-                        "results": portable(results, args.work_dir),
-                        **notes,
-                    }
-                    with open(args.output_json + ".tmp", "w") as f:
-                        json.dump(stored, f, indent=2)
-                    os.replace(args.output_json + ".tmp", args.output_json)
+                    print(f"{name} seed {seed}: {side} {json.dumps(shown)}", flush=True)
+                    save()
     print(f"\nTest accuracy (%), validation-selected, {args.epochs} epochs, seeds {args.seeds}")
     print(f"({release}; logs in {logs})\n")
     print("| model | theirs | ours | ours - theirs | theirs, their rule (best test epoch) |")
