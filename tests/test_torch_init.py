@@ -1,5 +1,6 @@
 """PyTorch-default initializers (ave_tf.models.torch_init) and the zoo models' start."""
 
+import dataclasses
 import math
 
 import keras
@@ -103,3 +104,51 @@ def test_a_layer_without_a_pytorch_rule_is_refused():
     model = keras.Model(inputs, keras.layers.Conv1D(2, 3, name="odd")(inputs))
     with pytest.raises(ValueError, match="Conv1D 'odd'"):
         torch_init.reset_to_torch_defaults(model)
+
+
+def _authors_model(name, **override):
+    from ave_tf.experiments.registry import get_experiment
+    from ave_tf.models.registry import build_model
+
+    keras.utils.set_random_seed(3)
+    config = dataclasses.replace(get_experiment(name).model, **override)
+    return build_model(config, use_cudnn=False)
+
+
+@pytest.mark.parametrize(
+    "name, xavier",
+    [("authors_av_att", None), ("authors_dmrn", {"classifier"})],  # None: every Dense layer
+)
+def test_authors_recipes_start_as_their_init_weights(name, xavier):
+    model = _authors_model(name)
+    again = {w.path: w.numpy() for w in _authors_model(name).weights}
+    assert all(np.array_equal(w.numpy(), again[w.path]) for w in model.weights)  # seeded
+    layers = list(model._flatten_layers(include_self=False))
+    dense = [layer for layer in layers if isinstance(layer, keras.layers.Dense)]
+    for layer in dense:
+        fan_in, fan_out = layer.kernel.shape
+        largest = np.abs(layer.kernel.numpy()).max()
+        reaches = 0.98 if fan_in * fan_out >= 1000 else 0.0  # enough draws to near the bound
+        if xavier is None or layer.name in xavier:  # init.xavier_uniform
+            bound = math.sqrt(6 / (fan_in + fan_out))
+        else:  # nn.Linear's default
+            bound = 1 / math.sqrt(fan_in)
+        assert reaches * bound < largest <= bound + 1e-7, layer.path
+        if layer.bias is not None:  # nn.Linear's bias, never zero
+            assert 0 < np.abs(layer.bias.numpy()).max() <= 1 / math.sqrt(fan_in) + 1e-7
+    cells = [layer for layer in layers if isinstance(layer, keras.layers.LSTMCell)]
+    assert len(cells) == 4  # two BiLSTMs
+    for cell in cells:  # nn.LSTM: +-1/sqrt(128), no forget-gate bias of 1
+        assert np.abs(cell.recurrent_kernel.numpy()).max() <= 1 / math.sqrt(128) + 1e-7
+        assert np.abs(cell.bias.numpy()).max() <= 2 / math.sqrt(128) + 1e-7
+
+
+def test_xavier_kernels_are_checked():
+    with pytest.raises(ValueError, match=r"xavier_kernels \['clasifier'\] name no Dense layer"):
+        _authors_model("authors_dmrn", xavier_kernels=("clasifier",))
+    with pytest.raises(ValueError, match="xavier_kernels needs initialization='torch'"):
+        _authors_model("authors_dmrn", initialization="keras")
+    with pytest.raises(ValueError, match="ModelConfig.initialization"):
+        _authors_model("authors_dmrn", initialization="pytorch")
+    with pytest.raises(ValueError, match="no PyTorch rule for Conv1D"):  # ED-TCN
+        _authors_model("authors_av_att", temporal="ed_tcn", xavier_kernels=())

@@ -29,8 +29,11 @@ Where this framework differs from their scripts (by design):
   video-level validation loss (their weak validation reads segment labels).
 - Training batches are shuffled (theirs are in the split file's order, every epoch the same, the
   last 11 videos never used); seeds are set (theirs leave torch and numpy unseeded).
-- Layer initialisation is Keras' (Glorot kernels, orthogonal recurrent kernels, zero biases);
-  theirs is PyTorch's uniform defaults with Xavier on the dense layers of A+V-att.
+- The layers start from the distributions theirs start from, not the same numbers:
+  PyTorch's defaults (`model.initialization: torch`) with Xavier-uniform kernels where their
+  `init_weights` redraws them (`model.xavier_kernels`): every Linear layer of att_Net (A+V-att,
+  W-A+V-att; the reconstructions of the same family too), only the classifier of TBMRF_Net
+  (DMRN; DMRFE's two classifiers).
 
 Their repository has code for A+V-att, DMRN, W-A+V-att and AVDLN only. `authors_a`,
 `authors_v`, `authors_v_att`, `authors_av` and `authors_dmrfe` are reconstructions: the same
@@ -57,6 +60,8 @@ _BACKBONE = dict(
     attention_hidden_dim=49,
     attention_guide_axis="cells",
     classifier_hidden_sizes=(64,),
+    initialization="torch",
+    xavier_kernels=("*",),  # att_Net.init_weights: Xavier on every Linear weight
 )
 
 
@@ -109,6 +114,7 @@ def authors_dmrn() -> ExperimentConfig:
         fusion="dmrn",
         dmrn_update_layers=2,
         classifier_hidden_sizes=(),
+        xavier_kernels=("classifier",),  # TBMRF_Net.init_weights: only L2
     )
 
 
@@ -116,7 +122,11 @@ def authors_dmrn() -> ExperimentConfig:
 def authors_dmrfe() -> ExperimentConfig:
     """The DMRFE ensemble (two DMRN branches, averaged probabilities) on their backbone."""
     return authors_localization(
-        modality="av", attention=True, fusion="dmrfe", classifier_hidden_sizes=()
+        modality="av",
+        attention=True,
+        fusion="dmrfe",
+        classifier_hidden_sizes=(),
+        xavier_kernels=("classifier_0", "classifier_1"),  # as DMRN's L2
     )
 
 

@@ -18,6 +18,7 @@ TASKS = ("supervised", "weak")
 MODALITIES = ("audio", "visual", "av")
 TEMPORALS = ("lstm", "bilstm", "ed_tcn")
 MIL_POOLINGS = ("mean", "max")
+INITIALIZATIONS = ("keras", "torch")
 SINGLE_MODALITY_FUSION = "concat"
 SINGLE_MODALITY_STAGE = "late"
 
@@ -69,6 +70,14 @@ class ModelConfig:
             one Dense layer.
         dmrn_update_layers: DMRN's residual function f: 1 = additive (eqs. 5-6), 2 = the mean
             of two per-modality 2-layer tanh MLPs (the authors' code).
+        initialization: how the weights start: "keras" (Glorot kernels, zero biases,
+            orthogonal recurrent kernels, forget-gate bias 1) or "torch" (as PyTorch starts
+            nn.Linear and nn.LSTM: `ave_tf.models.torch_init`), for recipes that follow
+            PyTorch code. Dense and LSTM layers only (ED-TCN and the bilinear fusions are
+            refused).
+        xavier_kernels: with initialization="torch", the Dense layers (by layer name, "*" for
+            all) whose kernels start Xavier-uniform, as the authors' `init_weights` redraws
+            them.
     """
 
     task: str = "supervised"
@@ -93,11 +102,14 @@ class ModelConfig:
     attention_guide_axis: str = "hidden"
     classifier_hidden_sizes: tuple[int, ...] = ()
     dmrn_update_layers: int = 1
+    initialization: str = "keras"
+    xavier_kernels: tuple[str, ...] = ()
 
     def __post_init__(self):
         # JSON round trips turn tuples into lists.
         self.tcn_filters = tuple(self.tcn_filters)
         self.classifier_hidden_sizes = tuple(self.classifier_hidden_sizes)
+        self.xavier_kernels = tuple(self.xavier_kernels)
         if self.spatial_audio_shape is not None:
             self.spatial_audio_shape = tuple(self.spatial_audio_shape)
 
@@ -146,6 +158,15 @@ class ModelConfig:
         _one_of("mil_pooling", self.mil_pooling, MIL_POOLINGS)
         _one_of("attention_guide_axis", self.attention_guide_axis, GUIDE_AXES)
         _one_of("dmrn_update_layers", self.dmrn_update_layers, (1, 2))
+        _one_of("initialization", self.initialization, INITIALIZATIONS)
+        if self.xavier_kernels and self.initialization != "torch":
+            raise ValueError(
+                "ModelConfig.xavier_kernels needs initialization='torch' (Keras' Dense kernels "
+                "already start Glorot-uniform, which is Xavier-uniform)"
+            )
+        for name in self.xavier_kernels:
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"ModelConfig.xavier_kernels: {name!r} is not a layer name")
         for value in self.classifier_hidden_sizes:
             _positive_int("classifier_hidden_sizes", value)
         for field in ("attention", "audio_attention"):

@@ -25,6 +25,7 @@ import keras
 
 from ave_tf import layers
 from ave_tf.data import schema
+from ave_tf.models import torch_init
 from ave_tf.models.config import ModelConfig
 from ave_tf.models.fusion import build_fusion_layer
 from ave_tf.models.registry import register_model
@@ -72,7 +73,10 @@ def build_localization_model(config: ModelConfig, use_cudnn="auto") -> keras.Mod
         outputs[VIDEO_LOGITS] = layers.MILPooling(
             config.mil_pooling, dtype="float32", name=VIDEO_LOGITS
         )(outputs[LOGITS], segment_mask=mask)
-    return keras.Model(inputs, outputs, name=_model_name(config))
+    model = keras.Model(inputs, outputs, name=_model_name(config))
+    if config.initialization == "torch":
+        torch_init.reset_to_torch_defaults(model, config.xavier_kernels)
+    return model
 
 
 # Graph sections.

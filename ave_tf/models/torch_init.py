@@ -83,13 +83,21 @@ def _reset_attention(attention: keras.layers.MultiHeadAttention) -> None:
         output.bias.assign(keras.ops.zeros_like(output.bias))
 
 
-def reset_to_torch_defaults(model: keras.Model) -> None:
+ALL_DENSE = "*"
+
+
+def reset_to_torch_defaults(model: keras.Model, xavier_kernels=()) -> None:
     """Redraws every weight of a built model as PyTorch starts the module it copies, for models
     whose authors leave every layer at PyTorch's defaults (CMBS, CACE-Net): Dense as nn.Linear
     (and nn.Conv1d with kernel 1: the same rule), MultiHeadAttention as nn.MultiheadAttention,
     LSTM cells as nn.LSTM. LayerNormalization starts alike in both (ones, zeros); any other
-    layer with weights is refused, so a new layer type cannot silently keep Keras' start."""
-    handled = set()
+    layer with weights is refused, so a new layer type cannot silently keep Keras' start.
+
+    `xavier_kernels` names the Dense layers (by layer name; "*": all of them) whose kernels
+    their code redraws with `init.xavier_uniform` (AVE-ECCV18's `init_weights`); their biases
+    keep nn.Linear's default. A name that matches no Dense layer is refused (a typo would
+    otherwise leave the layer at the other start)."""
+    handled, xavier_done = set(), set()
     for layer in model._flatten_layers(include_self=False):
         if id(layer) in handled:
             continue
@@ -97,7 +105,12 @@ def reset_to_torch_defaults(model: keras.Model) -> None:
             _reset_attention(layer)
             handled.update(id(sub) for sub in layer._flatten_layers(include_self=False))
         elif isinstance(layer, keras.layers.Dense):
-            _uniform(layer.kernel, 1.0 / math.sqrt(int(layer.kernel.shape[0])))
+            fan_in, fan_out = (int(n) for n in layer.kernel.shape)
+            if ALL_DENSE in xavier_kernels or layer.name in xavier_kernels:
+                _uniform(layer.kernel, math.sqrt(6.0 / (fan_in + fan_out)))
+                xavier_done.add(layer.name)
+            else:
+                _uniform(layer.kernel, 1.0 / math.sqrt(fan_in))
             if layer.bias is not None:
                 reset_linear_bias(layer)
         elif isinstance(layer, keras.layers.LSTMCell):
@@ -113,3 +126,6 @@ def reset_to_torch_defaults(model: keras.Model) -> None:
                 f"reset_to_torch_defaults: no PyTorch rule for {type(layer).__name__} "
                 f"{layer.name!r}"
             )
+    unknown = sorted(set(xavier_kernels) - xavier_done - {ALL_DENSE})
+    if unknown:
+        raise ValueError(f"reset_to_torch_defaults: xavier_kernels {unknown} name no Dense layer")
