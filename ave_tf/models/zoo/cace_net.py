@@ -14,10 +14,10 @@ features (128-d VGGish audio, 7x7x512 VGG-19 pool5 maps). It is CMBS's supervise
    (their `Lambda`, 0.6), to the fused segments before the event head from epoch
    n_epoch / 8 on, evaluation included (`contrastive_switch`, an `EpochSwitch` the trainer
    sets before each epoch; on in a model never trained). The L2-normalised projection of the
-   fused segments is
-   `contrastive_query` [B, T, d], and that of the fused segments plus Gaussian noise (std 0.1,
-   training only; their `data_augmentation`) is `contrastive_key`; the loss
-   (`cace_net_supervised`) contrasts them while the switch is on (`contrastive_switch` [B]).
+   fused segments is `contrastive_query` [B, T, d], and that of the fused segments plus
+   Gaussian noise (std 0.1, training only; their `data_augmentation`) is `contrastive_key`;
+   the loss (`cace_net_supervised`) contrasts them while the switch is on
+   (`contrastive_switch` [B]).
 
 The rest is CMBS's supervised path: visual adapter, BiLSTMs (audio 128, visual 256 per
 direction), relation encoders (feed-forward 1024) and cross-modal attention (feed-forward 512
