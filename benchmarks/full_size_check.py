@@ -23,19 +23,19 @@ import subprocess
 import sys
 import time
 
-# numpy rounds differently with its AVX-512 kernels (OpenBLAS's SkylakeX GEMM, numpy's X86_V4
-# exp) than with AVX2's, so the same seed wrote other bytes on an AVX-512 machine. Pinned to the
-# AVX2 kernels, the release is byte-identical on both kinds (authors_accuracy --resume checks the
-# bytes). Set before numpy loads; the binaries run below get the environment they were given.
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from ave_tf.utils.portable_numerics import pin_avx2_kernels  # noqa: E402
+
+# The release is written with numpy's and OpenBLAS's AVX2 kernels on AVX2 and AVX-512 machines
+# alike, so it is byte-identical on both kinds (authors_accuracy --resume checks the bytes).
+# Before numpy loads; the binaries run below get the environment they were given.
 _GIVEN_ENV = dict(os.environ)
-os.environ.setdefault("NPY_DISABLE_CPU_FEATURES", "X86_V4 AVX512_ICL AVX512_SPR")
-os.environ.setdefault("OPENBLAS_CORETYPE", "Haswell")
+pin_avx2_kernels()
 
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 
 from ave_tf.data import ave_metadata, ave_release, schema  # noqa: E402
 from ave_tf.data.synthetic import SyntheticGenerator  # noqa: E402
