@@ -1,0 +1,172 @@
+"""CMBS training steps, ours against the authors' code: same start, same batches, same updates?
+
+The forward pass and the loss match theirs to 1e-5 (tests/test_zoo_cmbs.py); this checks what
+those fixtures cannot: the update rule of the `cmbs` recipe (Keras Adam, epsilon, global-norm
+clipping, learning rate, the loss's reduction) against their supv_main.py's train_epoch
+(torch.optim.Adam, clip_grad_norm_(0.5), float64). Dropout is off on both sides (their eval
+mode, our training=False) so the two runs are deterministic and comparable step by step:
+
+  .venv-torch/bin/python benchmarks/cmbs_training_steps.py --side=theirs \
+      --cmbs_repo=PATH/CMBS --work=/tmp/cmbs_steps.npz
+  .venv/bin/python benchmarks/cmbs_training_steps.py --side=ours --work=/tmp/cmbs_steps.npz
+
+Theirs starts from PyTorch's own initialization (seeded) and writes its initial state dict,
+the seeded batches (AVE-shaped: one class per video, a contiguous event, background elsewhere)
+and per step the loss and the global gradient norm before clipping. Ours loads that state dict
+(`load_cmbs_torch_weights`), trains on the same batches with the recipe's optimizer and loss,
+and prints both trajectories with their relative difference. Theirs runs in float64 as their
+script does, ours in float32: expect ~1e-6 relative at the start, growing slowly with the steps.
+Not part of ave_tf or its tests: PyTorch is never a dependency.
+"""
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+CONFIG = dict(video_inputdim=512, audio_inputdim=128, d_model=256, alpha=0.1, gamma=0.3, beta=0.4)
+LEARNING_RATE, CLIP = 7e-4, 0.5  # supv_train.sh
+
+
+def seeded_batches(steps: int, batch: int, seed: int) -> dict:
+    """ReLU'd Gaussian features and AVE-like labels: a contiguous event of one class."""
+    rng = np.random.default_rng(seed)
+    audio = np.maximum(rng.normal(0.3, 1.0, (steps, batch, 10, 128)), 0)
+    visual = np.maximum(rng.normal(0.0, 1.0, (steps, batch, 10, 7, 7, 512)), 0)
+    labels = np.full((steps, batch, 10), 28, np.int64)
+    for step in range(steps):
+        for row in range(batch):
+            start = rng.integers(0, 10)
+            end = rng.integers(start + 1, 11)
+            labels[step, row, start:end] = rng.integers(0, 28)
+    return dict(audio=audio.astype(np.float32), visual=visual.astype(np.float32), labels=labels)
+
+
+def run_theirs(args):
+    import torch
+    import torch.nn.functional as F
+
+    torch.nn.Module.cuda = lambda self, *a, **k: self
+    torch.Tensor.cuda = lambda self, *a, **k: self
+    sys.path.insert(0, os.path.abspath(args.cmbs_repo))
+    from model.main_model import supv_main_model
+
+    torch.manual_seed(args.seed)
+    model = supv_main_model(CONFIG)
+    state = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
+    model.double().eval()  # eval: dropout off; their train_epoch runs in float64
+    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+    bce, ce = torch.nn.BCEWithLogitsLoss(), torch.nn.CrossEntropyLoss()
+    data = seeded_batches(args.steps, args.batch, args.seed)
+    losses, norms, single_bias = [], [], []
+    for step in range(args.steps):
+        visual = torch.from_numpy(data["visual"][step]).double()
+        audio = torch.from_numpy(data["audio"][step]).double()
+        labels = F.one_hot(torch.from_numpy(data["labels"][step]), 29).double()
+        is_event_scores, event_scores, audio_visual_gate, av_score = model(visual, audio)
+        # their train_epoch, line for line
+        is_event_scores = is_event_scores.transpose(1, 0).squeeze().contiguous()
+        audio_visual_gate = audio_visual_gate.transpose(1, 0).squeeze().contiguous()
+        labels_bce, labels_evn = labels[:, :, :-1].max(-1)
+        labels_event, _ = labels_evn.max(-1)
+        loss = (
+            bce(is_event_scores, labels_bce)
+            + bce(audio_visual_gate, labels_bce)
+            + ce(event_scores, labels_event)
+            + ce(av_score, labels_event)
+        )
+        loss.backward()
+        # PyTorch's LSTMs add two biases (bias_ih + bias_hh) where Keras has one: both get the
+        # same gradient, so their norm counts it twice and Adam moves the sum twice as far.
+        hh = [p.grad for n, p in model.named_parameters() if "bias_hh" in n]
+        single_bias.append(float(sum((g**2).sum() for g in hh)))
+        norms.append(float(torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP)))
+        single_bias[-1] = (norms[-1] ** 2 - single_bias[-1]) ** 0.5
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(loss.item())
+        print(f"theirs step {step}: loss {losses[-1]:.6f} grad norm {norms[-1]:.6f}", flush=True)
+    state_arrays = {f"state/{k}": v for k, v in state.items()}
+    np.savez(
+        args.work, **data, **state_arrays, losses=np.array(losses), norms=np.array(norms),
+        norms_single_bias=np.array(single_bias), state_keys=np.array(list(state)),
+    )  # fmt: skip
+
+
+def run_ours(args):
+    import tensorflow as tf
+
+    from ave_tf.experiments import get_experiment
+    from ave_tf.models.zoo.cmbs import build_cmbs_model
+    from ave_tf.models.zoo.cmbs_torch_weights import load_cmbs_torch_weights
+    from ave_tf.training.losses import get_loss
+    from ave_tf.training.trainer import _make_optimizer
+
+    saved = np.load(args.work)
+    state = {str(k): saved[f"state/{k}"] for k in saved["state_keys"]}
+    experiment = get_experiment("cmbs")
+    model = build_cmbs_model(experiment.model, use_cudnn=False)
+    load_cmbs_torch_weights(model, state)
+    optimizer = _make_optimizer(experiment)
+    loss_fn = get_loss(experiment.task.loss)
+    optimizer.build(model.trainable_variables)
+
+    @tf.function
+    def step(audio, visual, labels):
+        batch = {
+            "labels": labels,
+            "mask": tf.ones_like(labels, tf.float32),
+            "video_label": tf.zeros_like(labels[:, 0]),
+        }
+        with tf.GradientTape() as tape:
+            outputs = model({"audio": audio, "visual": visual}, training=False)
+            total, count = loss_fn("supervised", batch, outputs)
+            loss = total / count
+        gradients = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+        return loss, tf.linalg.global_norm(gradients)
+
+    theirs_loss, theirs_norm = saved["losses"], saved["norms_single_bias"]
+    print(f"learning rate {float(optimizer.learning_rate):g}, epsilon {optimizer.epsilon:g}, "
+          f"global_clipnorm {optimizer.global_clipnorm}")  # fmt: skip
+    print("grad norm: theirs counting each LSTM's bias once (bias_ih + bias_hh is one of ours)")
+    print("| step | loss theirs | loss ours | rel. diff | grad norm theirs | ours | rel. diff |")
+    print("|---|---|---|---|---|---|---|")
+    worst = 0.0
+    for i in range(len(theirs_loss)):
+        loss, norm = step(
+            tf.constant(saved["audio"][i]), tf.constant(saved["visual"][i]),
+            tf.constant(saved["labels"][i].astype(np.int32)),
+        )  # fmt: skip
+        loss, norm = float(loss), float(norm)
+        d_loss = abs(loss - theirs_loss[i]) / abs(theirs_loss[i])
+        d_norm = abs(norm - theirs_norm[i]) / abs(theirs_norm[i])
+        worst = max(worst, d_loss)
+        print(f"| {i} | {theirs_loss[i]:.6f} | {loss:.6f} | {d_loss:.1e} "
+              f"| {theirs_norm[i]:.5f} | {norm:.5f} | {d_norm:.1e} |")  # fmt: skip
+    print(f"largest relative loss difference over {len(theirs_loss)} steps: {worst:.1e}")
+
+
+def main():
+    flags = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    flags.add_argument("--side", choices=("theirs", "ours"), required=True)
+    flags.add_argument("--cmbs_repo", help="a checkout of marmot-xy/CMBS (--side=theirs)")
+    flags.add_argument("--work", default="/tmp/cmbs_steps.npz", help="theirs writes, ours reads")
+    flags.add_argument("--steps", type=int, default=30)
+    flags.add_argument("--batch", type=int, default=16)
+    flags.add_argument("--seed", type=int, default=0)
+    args = flags.parse_args()
+    if args.side == "theirs":
+        if not args.cmbs_repo:
+            flags.error("--side=theirs needs --cmbs_repo")
+        run_theirs(args)
+    else:
+        run_ours(args)
+
+
+if __name__ == "__main__":
+    main()
