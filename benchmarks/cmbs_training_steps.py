@@ -58,15 +58,16 @@ def run_theirs(args):
     torch.manual_seed(args.seed)
     model = supv_main_model(CONFIG)
     state = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
-    model.double().eval()  # eval: dropout off; their train_epoch runs in float64
+    dtype = torch.float32 if args.float32 else torch.float64  # their train_epoch: float64
+    model.to(dtype).eval()  # eval: dropout off
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
     bce, ce = torch.nn.BCEWithLogitsLoss(), torch.nn.CrossEntropyLoss()
     data = seeded_batches(args.steps, args.batch, args.seed)
     losses, norms, single_bias = [], [], []
     for step in range(args.steps):
-        visual = torch.from_numpy(data["visual"][step]).double()
-        audio = torch.from_numpy(data["audio"][step]).double()
-        labels = F.one_hot(torch.from_numpy(data["labels"][step]), 29).double()
+        visual = torch.from_numpy(data["visual"][step]).to(dtype)
+        audio = torch.from_numpy(data["audio"][step]).to(dtype)
+        labels = F.one_hot(torch.from_numpy(data["labels"][step]), 29).to(dtype)
         is_event_scores, event_scores, audio_visual_gate, av_score = model(visual, audio)
         # their train_epoch, line for line
         is_event_scores = is_event_scores.transpose(1, 0).squeeze().contiguous()
@@ -91,8 +92,9 @@ def run_theirs(args):
         losses.append(loss.item())
         print(f"theirs step {step}: loss {losses[-1]:.6f} grad norm {norms[-1]:.6f}", flush=True)
     state_arrays = {f"state/{k}": v for k, v in state.items()}
+    final = {f"final/{k}": v.detach().numpy() for k, v in model.state_dict().items()}
     np.savez(
-        args.work, **data, **state_arrays, losses=np.array(losses), norms=np.array(norms),
+        args.work, **data, **state_arrays, **final, losses=np.array(losses), norms=np.array(norms),
         norms_single_bias=np.array(single_bias), state_keys=np.array(list(state)),
     )  # fmt: skip
 
@@ -105,13 +107,17 @@ def run_ours(args):
     from ave_tf.models.zoo.cmbs_torch_weights import load_cmbs_torch_weights
     from ave_tf.training.losses import get_loss
     from ave_tf.training.trainer import _make_optimizer
+    from ave_tf.utils import hyperparams
 
     saved = np.load(args.work)
     state = {str(k): saved[f"state/{k}"] for k in saved["state_keys"]}
     experiment = get_experiment("cmbs")
+    if args.torch_adam:
+        override = "trainer.optimizer.pytorch=true"
+        experiment = hyperparams.override(experiment, hyperparams.parse_override(override))
     model = build_cmbs_model(experiment.model, use_cudnn=False)
     load_cmbs_torch_weights(model, state)
-    optimizer = _make_optimizer(experiment)
+    optimizer = _make_optimizer(experiment, model)
     loss_fn = get_loss(experiment.task.loss)
     optimizer.build(model.trainable_variables)
 
@@ -131,8 +137,8 @@ def run_ours(args):
         return loss, tf.linalg.global_norm(gradients)
 
     theirs_loss, theirs_norm = saved["losses"], saved["norms_single_bias"]
-    print(f"learning rate {float(optimizer.learning_rate):g}, epsilon {optimizer.epsilon:g}, "
-          f"global_clipnorm {optimizer.global_clipnorm}")  # fmt: skip
+    print(f"{type(optimizer).__name__}: learning rate {float(optimizer.learning_rate):g}, "
+          f"epsilon {optimizer.epsilon:g}")  # fmt: skip
     print("grad norm: theirs counting each LSTM's bias once (bias_ih + bias_hh is one of ours)")
     print("| step | loss theirs | loss ours | rel. diff | grad norm theirs | ours | rel. diff |")
     print("|---|---|---|---|---|---|---|")
@@ -149,6 +155,23 @@ def run_ours(args):
         print(f"| {i} | {theirs_loss[i]:.6f} | {loss:.6f} | {d_loss:.1e} "
               f"| {theirs_norm[i]:.5f} | {norm:.5f} | {d_norm:.1e} |")  # fmt: skip
     print(f"largest relative loss difference over {len(theirs_loss)} steps: {worst:.1e}")
+    # Where the weights went: theirs after the steps, loaded as ours loads a state dict.
+    start, theirs = build_cmbs_model(experiment.model, use_cudnn=False), None
+    load_cmbs_torch_weights(start, state)
+    theirs = build_cmbs_model(experiment.model, use_cudnn=False)
+    load_cmbs_torch_weights(theirs, {k: saved[f"final/{k}"] for k in state})
+    groups = {}
+    for mine, first, their in zip(model.weights, start.weights, theirs.weights, strict=True):
+        group = "LSTM biases" if mine.path.endswith("lstm_cell/bias") else "other weights"
+        moved, off = np.array(their) - np.array(first), np.array(mine) - np.array(their)
+        if args.per_variable:
+            moved_off = f"moved {np.linalg.norm(moved):.4f}, off {np.linalg.norm(off):.4f}"
+            print(f"  {mine.path}: {moved_off}")
+        sums = groups.setdefault(group, [0.0, 0.0])
+        sums[0] += float(np.sum(moved**2))
+        sums[1] += float(np.sum(off**2))
+    for group, (moved, off) in groups.items():
+        print(f"{group}: theirs moved {moved**0.5:.4f} (L2), ours ends {off**0.5:.4f} from theirs")
 
 
 def main():
@@ -159,6 +182,12 @@ def main():
     flags.add_argument("--steps", type=int, default=30)
     flags.add_argument("--batch", type=int, default=16)
     flags.add_argument("--seed", type=int, default=0)
+    flags.add_argument("--per_variable", action="store_true", help="ours: where each ends")
+    flags.add_argument("--float32", action="store_true", help="theirs in float32, not float64")
+    flags.add_argument(
+        "--torch_adam", action="store_true",
+        help="ours with trainer.optimizer.pytorch (their Adam, their two LSTM biases)",
+    )  # fmt: skip
     args = flags.parse_args()
     if args.side == "theirs":
         if not args.cmbs_repo:

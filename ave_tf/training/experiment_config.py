@@ -77,12 +77,15 @@ class OptimizerConfig:
     epsilon: Adam's epsilon (Keras' default 1e-7; the authors' PyTorch code uses 1e-8);
     global_clipnorm: > 0 rescales the gradients so their global norm is at most this before
     each update (PyTorch's clip_grad_norm_; Keras clips each replica's gradients before the
-    all-reduce, so with several replicas it bounds each replica's share); 0 = no clipping."""
+    all-reduce, so with several replicas it bounds each replica's share); 0 = no clipping;
+    pytorch: Adam as the authors' PyTorch code trains (torch.optim.Adam's epsilon placement,
+    nn.LSTM's two biases per LSTM, clip_grad_norm_; ave_tf.training.torch_adam)."""
 
     name: str = "adam"
     learning_rate: float = 1e-3
     epsilon: float = 1e-7
     global_clipnorm: float = 0.0
+    pytorch: bool = False
 
 
 @dataclasses.dataclass

@@ -27,6 +27,7 @@ from ave_tf.layers.epoch_switch import set_training_epoch
 from ave_tf.training import run_dir, tensorboard_logging, workers
 from ave_tf.training.experiment_config import ExperimentConfig
 from ave_tf.training.task_registry import make_task
+from ave_tf.training.torch_adam import TorchAdam, lstm_bias_paths
 from ave_tf.utils import file_io
 from ave_tf.utils.metric_values import format_metric, is_defined, ratio
 
@@ -121,15 +122,20 @@ def train(
             run_dir.remove_temporary_files(out_dir)
 
 
-def _make_optimizer(experiment: ExperimentConfig):
+def _make_optimizer(experiment: ExperimentConfig, model=None):
     optimizer = experiment.trainer.optimizer
     if optimizer.name != "adam":
         raise ValueError(f"trainer.optimizer.name={optimizer.name!r}: not supported")
-    return keras.optimizers.Adam(
+    options = dict(
         learning_rate=optimizer.learning_rate,
         epsilon=optimizer.epsilon,
         global_clipnorm=optimizer.global_clipnorm or None,
     )
+    if not optimizer.pytorch:
+        return keras.optimizers.Adam(**options)
+    if model is None:
+        raise ValueError("trainer.optimizer.pytorch needs the model (its LSTMs)")
+    return TorchAdam(lstm_bias_paths(model), **options)
 
 
 def _train(task, experiment, dirs, info, resumed, val_split) -> TrainResult:
@@ -139,7 +145,7 @@ def _train(task, experiment, dirs, info, resumed, val_split) -> TrainResult:
     strategy = make_strategy(cfg.strategy)
     with strategy.scope():
         model = task.build_model()
-        optimizer = _make_optimizer(experiment)
+        optimizer = _make_optimizer(experiment, model)
         if cfg.mixed_precision == "mixed_float16":
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         optimizer.build(model.trainable_variables)
