@@ -91,11 +91,12 @@ def test_a_path_the_model_lacks_is_refused():
 
 
 def test_the_trainer_builds_it_from_the_config():
+    # The zoo recipes follow their authors' PyTorch training: TorchAdam unless told otherwise.
     experiment = get_experiment("cmbs")
-    assert type(_make_optimizer(experiment, _model())) is keras.optimizers.Adam
-    experiment = hyperparams.override(
-        experiment, hyperparams.parse_override("trainer.optimizer.pytorch=true")
+    off = hyperparams.override(
+        experiment, hyperparams.parse_override("trainer.optimizer.pytorch=false")
     )
+    assert type(_make_optimizer(off, _model())) is keras.optimizers.Adam
     optimizer = _make_optimizer(experiment, _model())
     assert isinstance(optimizer, TorchAdam) and optimizer.doubled_paths == tuple(BIASES)
     assert optimizer.torch_clipnorm == experiment.trainer.optimizer.global_clipnorm

@@ -133,6 +133,7 @@ def test_recipe_follows_their_train_script():
     assert config.task.loss == "cace_net_supervised" and config.task.val_split == "val"
     trainer = config.trainer
     assert (trainer.epochs, trainer.batch_size, trainer.optimizer.global_clipnorm) == (200, 64, 0.5)
+    assert trainer.optimizer.pytorch and trainer.optimizer.epsilon == 1e-8  # torch.optim.Adam
     assert (config.model.psai, config.model.contrastive_weight) == (0.3, 0.6)
     assert config.model.contrastive_start_fraction == 1 / 8  # `epoch >= args.n_epoch / 8`
     rates = [config.learning_rate_at(e) for e in (0, 9, 10, 29, 199)]

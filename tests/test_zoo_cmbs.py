@@ -122,6 +122,7 @@ def test_recipes_follow_their_train_scripts():
             0.5,
         )
         assert trainer.schedule.milestones == milestones
+        assert trainer.optimizer.pytorch and trainer.optimizer.epsilon == 1e-8  # torch.optim.Adam
         rates = [config.learning_rate_at(e) for e in (0, 9, 10, milestones[2] - 1, 199)]
         assert rates == pytest.approx([lr, lr, lr / 2, lr / 4, lr / 8])
     assert config.task.val_split == "val"

@@ -105,3 +105,15 @@ def test_padding_does_not_change_real_segments():
 
 
 # Training, evaluation, export and serving through the binaries: tests/test_zoo_binaries.py.
+
+
+def test_recipes_follow_their_train_scripts():
+    for name, milestones in (("psp", [60, 120]), ("psp_weak", [80, 160])):
+        trainer = get_experiment(name).validate().trainer
+        assert (trainer.epochs, trainer.batch_size, trainer.optimizer.global_clipnorm) == (
+            300,
+            128,
+            0.0,
+        )
+        assert trainer.schedule.milestones == milestones and trainer.schedule.decay_rate == 0.8
+        assert trainer.optimizer.pytorch and trainer.optimizer.epsilon == 1e-8  # torch.optim.Adam

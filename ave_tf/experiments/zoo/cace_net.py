@@ -21,7 +21,8 @@ configs/default_config.yaml and the commands of run_supp.sh / run_aba.sh):
   which equals their means for the AVE's fixed T = 10.
 - Adam without weight decay, epsilon 1e-8, learning rate 7e-4, batch 64, 200 epochs, gradient
   global norm clipped to 0.5 (`trainer.optimizer.global_clipnorm`), MultiStepLR x0.5 at epochs
-  10, 20, 30: the values of their run scripts (their configs' defaults: 1e-3, 100 epochs, 0.8).
+  10, 20, 30: the values of their run scripts (their configs' defaults: 1e-3, 100 epochs, 0.8);
+  the update is torch.optim.Adam's (`trainer.optimizer.pytorch`, as CMBS's recipe).
 - The contrastive term and the contrastive enhancement of the event head start at epoch
   n_epoch / 8 (their `contrastive_switch`: epoch 25 of 200; in a 5-epoch run the second
   epoch): the model's `contrastive_switch` (`EpochSwitch`), which the trainer sets before

@@ -27,7 +27,8 @@ paper (their code is followed unless said otherwise):
 - Optimizer: Adam 1e-3 (PyTorch's epsilon 1e-8), no weight decay, no gradient clipping, batch
   128, 300 epochs. Their learning rate is multiplied by 0.8 after epochs 60 and 120 (supervised;
   `(epoch+1) % 60 == 0 and epoch < 170`) or 80 and 160 (weak; `% 80`, `< 200`) and then stays:
-  the `multistep` schedule with those milestones.
+  the `multistep` schedule with those milestones. The update is torch.optim.Adam's
+  (`trainer.optimizer.pytorch`: its epsilon placement, nn.LSTM's two biases stepping alike).
 - Dropout 0.1 in the propagation module only.
 
 Where this framework differs from their scripts (by design):
@@ -134,7 +135,7 @@ def _trainer(milestones: list[int]) -> TrainerConfig:
     return TrainerConfig(
         epochs=300,
         batch_size=128,
-        optimizer=OptimizerConfig(learning_rate=1e-3, epsilon=1e-8),
+        optimizer=OptimizerConfig(learning_rate=1e-3, epsilon=1e-8, pytorch=True),
         schedule=ScheduleConfig(name="multistep", decay_rate=0.8, milestones=milestones),
         validate_every=5,
     )
