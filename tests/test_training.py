@@ -206,3 +206,35 @@ def test_weak_training_uses_video_labels_and_noisy_videos(data_dir, tmp_path):
     assert "val_video_loss" in done.stdout
     with open(os.path.join(model_dir, "best.json")) as f:
         assert json.load(f)["metric"] == "val_video_loss"
+
+
+def test_drop_remainder_trains_whole_batches_only(data_dir, tmp_path):
+    """`data.drop_remainder`: len // batch_size steps per epoch (48 videos, batch 20: 2, not 3);
+    a split smaller than one batch is a one-line error, not an epoch of no steps."""
+    from ave_tf.models.config import ModelConfig
+    from ave_tf.training.localization_task import LocalizationTask
+    from ave_tf.training.trainer import train
+    from tests.experiment_fixtures import make_experiment
+
+    model_config = ModelConfig(task="supervised", modality="av", attention=True, hidden_size=8)
+    trainer = {"epochs": 2, "batch_size": 20, "verbose": False, "log_attention_videos": 0}
+    steps = {}
+    for drop in (False, True):
+        experiment = make_experiment(model_config, data_dir, trainer=trainer)
+        experiment = experiment.override({"data": {"drop_remainder": drop}})
+        model_dir = str(tmp_path / f"drop_{drop}")
+        train(experiment, model_dir, task=LocalizationTask("supervised", model_config))
+        reader = tf.train.load_checkpoint(os.path.join(model_dir, "checkpoints"))
+        (name,) = [n for n in reader.get_variable_to_shape_map() if "iterations" in n]
+        steps[drop] = int(reader.get_tensor(name))
+    assert steps == {False: 6, True: 4}
+
+    too_few = _run(
+        "ave_train", f"--data_dir={data_dir}", f"--model_dir={tmp_path / 'few'}",
+        "--params_override=trainer.epochs=1,trainer.batch_size=64,data.drop_remainder=true",
+        "--progress=false",
+    )  # fmt: skip
+    assert too_few.returncode == 2
+    line = _one_line_error(too_few.stderr)
+    assert "48 videos, fewer than one batch" in line and "data.drop_remainder=false" in line
+    assert not os.path.exists(tmp_path / "few" / "checkpoints")

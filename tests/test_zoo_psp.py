@@ -117,3 +117,4 @@ def test_recipes_follow_their_train_scripts():
         )
         assert trainer.schedule.milestones == milestones and trainer.schedule.decay_rate == 0.8
         assert trainer.optimizer.pytorch and trainer.optimizer.epsilon == 1e-8  # torch.optim.Adam
+        assert get_experiment(name).data.drop_remainder  # len(train) // 128 batches per epoch

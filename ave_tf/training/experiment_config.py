@@ -61,6 +61,9 @@ class DataConfig:
         "parsed": the parsed features of training and validation in memory (float32, ~1 MB
         per 10-s video), so epochs after the first skip the parse.
       skip_corrupt: skip unreadable records (logged) instead of failing on a corrupt shard.
+      drop_remainder: each epoch trains on whole batches only (len // batch_size steps), as
+        scripts that loop over that many batches do (PSP's); the videos left over that epoch
+        are the shuffle's last ones, so every video still takes its turn.
     """
 
     data_dir: str = ""
@@ -69,6 +72,7 @@ class DataConfig:
     range_records: int = 4
     cache: str = ""
     skip_corrupt: bool = False
+    drop_remainder: bool = False
 
 
 @dataclasses.dataclass

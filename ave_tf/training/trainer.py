@@ -190,7 +190,16 @@ def _train(task, experiment, dirs, info, resumed, val_split) -> TrainResult:
     )
     examples = train_videos if custom_input is None else custom_input.size
     unit = "videos" if custom_input is None else "pairs"
-    steps = math.ceil(examples / cfg.batch_size)
+    if data.drop_remainder:
+        steps = examples // cfg.batch_size
+        if not steps:
+            raise TrainingError(
+                f"data.drop_remainder: the training split of {data_dir} has {examples} {unit}, "
+                f"fewer than one batch (trainer.batch_size={cfg.batch_size}): lower it or set "
+                "data.drop_remainder=false"
+            )
+    else:
+        steps = math.ceil(examples / cfg.batch_size)
     if cfg.max_steps_per_epoch:
         steps = min(steps, cfg.max_steps_per_epoch)
     # Record counts and the shuffle buffer are planned once; every epoch reuses them.
@@ -394,6 +403,7 @@ def _train_input_config(experiment: ExperimentConfig, epoch: int) -> pipeline.In
         cache=data.cache,
         deterministic=trainer.deterministic,
         skip_corrupt=data.skip_corrupt,
+        drop_remainder=data.drop_remainder,
     )
 
 

@@ -29,14 +29,16 @@ paper (their code is followed unless said otherwise):
   `(epoch+1) % 60 == 0 and epoch < 170`) or 80 and 160 (weak; `% 80`, `< 200`) and then stays:
   the `multistep` schedule with those milestones. The update is torch.optim.Adam's
   (`trainer.optimizer.pytorch`: its epsilon placement, nn.LSTM's two biases stepping alike).
+- Whole batches only (`data.drop_remainder`): their loops step over len // 128 batches of a
+  list reshuffled each epoch (3339 // 128 = 26 on the AVE), so the last, smaller one is never
+  trained on; the videos it would hold change every epoch.
 - Dropout 0.1 in the propagation module only.
 
 Where this framework differs from their scripts (by design):
 - The checkpoint is chosen on validation (segment accuracy after epochs 1, 6, 11, ... and the
   last, supervised; the video-level validation loss, weak). Their scripts save the model with
   the best TEST accuracy and report that; their weak validation reads segment labels.
-- Their batches drop the last incomplete batch (3339 // 128 = 26 per epoch); here every video
-  is used. Seeds and shuffling are the trainer's. The layers start as theirs do: Xavier-uniform
+- Seeds and shuffling are the trainer's. The layers start as theirs do: Xavier-uniform
   where their code sets it, PyTorch's defaults elsewhere (`ave_tf.models.torch_init`: the
   audio and visual embeddings, the attention's projection biases, the LSTMs); from Keras'
   defaults the supervised model trained a full epoch slower on a full-size release.
@@ -48,6 +50,7 @@ from ave_tf.data import parser, schema
 from ave_tf.experiments.registry import register_experiment
 from ave_tf.models.zoo.psp import PSPConfig, psp_weak_config
 from ave_tf.training.experiment_config import (
+    DataConfig,
     ExperimentConfig,
     OptimizerConfig,
     ScheduleConfig,
@@ -131,6 +134,9 @@ def psp_weak_video_label_loss(task: str, batch: dict, outputs: dict):
     return _video_bce(targets, video_logits, video_label >= 0)
 
 
+_DATA = DataConfig(drop_remainder=True)
+
+
 def _trainer(milestones: list[int]) -> TrainerConfig:
     return TrainerConfig(
         epochs=300,
@@ -149,6 +155,7 @@ def psp() -> ExperimentConfig:
     return ExperimentConfig(
         task=TaskConfig(name="supervised", loss="psp_supervised"),
         model=PSPConfig(),
+        data=_DATA,
         trainer=_trainer(milestones=[60, 120]),
     )
 
@@ -161,5 +168,6 @@ def psp_weak() -> ExperimentConfig:
     return ExperimentConfig(
         task=TaskConfig(name="weak", loss="psp_weak", use_noisy=True),
         model=psp_weak_config(),
+        data=_DATA,
         trainer=_trainer(milestones=[80, 160]),
     )
