@@ -134,9 +134,6 @@ def psp_weak_video_label_loss(task: str, batch: dict, outputs: dict):
     return _video_bce(targets, video_logits, video_label >= 0)
 
 
-_DATA = DataConfig(drop_remainder=True)
-
-
 def _trainer(milestones: list[int]) -> TrainerConfig:
     return TrainerConfig(
         epochs=300,
@@ -155,7 +152,7 @@ def psp() -> ExperimentConfig:
     return ExperimentConfig(
         task=TaskConfig(name="supervised", loss="psp_supervised"),
         model=PSPConfig(),
-        data=_DATA,
+        data=DataConfig(drop_remainder=True),  # their len // 128 batches per epoch
         trainer=_trainer(milestones=[60, 120]),
     )
 
@@ -168,6 +165,6 @@ def psp_weak() -> ExperimentConfig:
     return ExperimentConfig(
         task=TaskConfig(name="weak", loss="psp_weak", use_noisy=True),
         model=psp_weak_config(),
-        data=_DATA,
+        data=DataConfig(drop_remainder=True),  # their len // 128 batches per epoch
         trainer=_trainer(milestones=[80, 160]),
     )
