@@ -53,13 +53,13 @@ def _their_module(repo):
     return main_model
 
 
-def _their_loss(outputs, q, k, labels):
-    """supv_main.py's train_epoch loss after the warm-up (contrastive term on)."""
+def _their_loss(outputs, q, k, labels, contrastive=True):
+    """supv_main.py's train_epoch loss (a float64 tensor); `contrastive`: after the warm-up,
+    their contrastive term added."""
     import torch
     import torch.nn.functional as F
 
     is_event_scores, event_scores, audio_visual_gate, av_score = (o.double() for o in outputs)
-    q, k = q.double(), k.double()
     labels = F.one_hot(torch.as_tensor(labels), 29).double()
     is_event_scores = is_event_scores.transpose(1, 0).squeeze()
     audio_visual_gate = audio_visual_gate.transpose(1, 0).squeeze()
@@ -72,6 +72,9 @@ def _their_loss(outputs, q, k, labels):
         + bce(audio_visual_gate, labels_bce)
         + ce(av_score, labels_event)
     )
+    if not contrastive:
+        return loss
+    q, k = q.double(), k.double()
     # Their supervised contrastive term, step by step as in train_epoch (float64).
     n, t, _ = q.shape
     off_diagonal = torch.ones(t, t) - torch.eye(t)
@@ -90,7 +93,7 @@ def _their_loss(outputs, q, k, labels):
         - torch.log((torch.exp(logits) * off_diagonal_2t).sum(2))
         - index
     )
-    return float(loss + CONTRAST_COEFF * (-log_prob).mean())
+    return loss + CONTRAST_COEFF * (-log_prob).mean()
 
 
 def _predictions(scores, class_scores):
@@ -128,7 +131,7 @@ def make_fixture(main_model, output_dir):
     hook.remove()
     attention = torch.softmax(torch.tanh(captured["scores"][..., 0]), dim=-1)
     is_event, event_scores, gate, av_score, query, key = (t.numpy() for t in outputs)
-    loss = _their_loss(outputs[:4], outputs[4], noisy[5], inputs["labels"])
+    loss = float(_their_loss(outputs[:4], outputs[4], noisy[5], inputs["labels"]))
     fixture = dict(
         seed=np.int64(SEED),
         keys=np.array(keys),

@@ -1,6 +1,6 @@
 """Adam as the authors' PyTorch code trains: `torch.optim.Adam` + `clip_grad_norm_` + nn.LSTM.
 
-Three differences from `keras.optimizers.Adam`, each found by benchmarks/cmbs_training_steps.py
+Three differences from `keras.optimizers.Adam`, each found by benchmarks/zoo_training_steps.py
 (same start and batches as CMBS's own code: the first gradient equal, the weights apart after):
 - Epsilon: PyTorch adds it to the bias-corrected sqrt(v / (1 - beta_2^t)), Keras to sqrt(v).
   Keras' epsilon is in effect eps / sqrt(1 - beta_2^t) of PyTorch's (30x at the first step), which
