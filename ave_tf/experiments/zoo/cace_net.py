@@ -37,9 +37,9 @@ the first one's LayerNorm, and re-weights the audio as `a + psai sigmoid(g) a`
 Where this framework differs from their scripts (by design or for lack of a hook):
 - The checkpoint is chosen on the validation split (segment accuracy); their script evaluates
   on the *test* split after every epoch and keeps the best test accuracy.
-- Training runs in float32 (their script converts the model and features to float64); the
-  contrastive term is computed with log-sum-exp (theirs exponentiates similarities / 0.01,
-  up to e^100, which only float64 holds).
+- Training runs in float32 (their script converts the model and features to float64), but
+  for the contrastive term, computed in float64 as theirs (with log-sum-exp: theirs
+  exponentiates similarities / 0.01, up to e^100, which float64 holds).
 - Batches are shuffled by the input pipeline with a set seed (theirs: seed 3917); the layers
   start from PyTorch's default distributions (the model's `torch_init`), not from the same
   numbers; with several replicas Keras clips each replica's gradients before the all-reduce.
@@ -62,16 +62,25 @@ _NEGATIVE = -1e9
 def supervised_contrastive_loss(query, key, is_event, valid):
     """Their contrastive term per video [B] (mean over the 2T features of real segments).
 
+    Computed in float64, as their script computes it: at a temperature of 0.01 the logits
+    reach 100 and float32 rounding of their log-sum-exps, amplified by 1/0.01 in the gradient,
+    moved training off theirs (`benchmarks/zoo_training_steps.py --model=cace_net`: 0.58 from
+    their weights after 20 steps in float32, 0.40 in float64; their own float32 run: 0.42).
+
     Args:
         query, key: `[B, T, C]` L2-normalised features of the two views.
         is_event: `[B, T]` 1.0 for event segments.
         valid: `[B, T]` 1.0 for real segments.
+
+    Returns:
+        `[B]` float32.
     """
-    query, key = tf.cast(query, tf.float32), tf.cast(key, tf.float32)
+    query, key = tf.cast(query, tf.float64), tf.cast(key, tf.float64)
+    is_event, valid = tf.cast(is_event, tf.float64), tf.cast(valid, tf.float64)
     steps = tf.shape(query)[1]
     features = tf.concat([query, key], axis=1)
     logits = tf.matmul(features, features, transpose_b=True) / TEMPERATURE
-    eye = tf.eye(steps)
+    eye = tf.eye(steps, dtype=tf.float64)
     both = is_event[:, :, None] * is_event[:, None, :]
     same_view = both * (1.0 - eye)
     other_view = tf.minimum(both + eye, 1.0)
@@ -80,7 +89,7 @@ def supervised_contrastive_loss(query, key, is_event, valid):
     )
     valid2 = tf.concat([valid, valid], axis=1)
     pairs = valid2[:, :, None] * valid2[:, None, :]
-    candidates = (1.0 - tf.eye(2 * steps)) * pairs
+    candidates = (1.0 - tf.eye(2 * steps, dtype=tf.float64)) * pairs
     positives *= pairs
 
     def log_sum(mask):
@@ -89,8 +98,8 @@ def supervised_contrastive_loss(query, key, is_event, valid):
     count = tf.reduce_sum(is_event * valid, axis=1, keepdims=True)
     index = tf.math.log(tf.concat([is_event * (2.0 * count - 2.0)] * 2, axis=1) + 1.0)
     per_feature = -(log_sum(positives) - log_sum(candidates) - index)
-    per_feature = tf.where(valid2 > 0, per_feature, 0.0)
-    return _per_video_mean(per_feature, valid2)
+    per_feature = tf.where(valid2 > 0, per_feature, tf.zeros_like(per_feature))
+    return tf.cast(_per_video_mean(per_feature, valid2), tf.float32)
 
 
 @register_loss("cace_net_supervised")
