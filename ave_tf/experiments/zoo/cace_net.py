@@ -37,9 +37,9 @@ the first one's LayerNorm, and re-weights the audio as `a + psai sigmoid(g) a`
 Where this framework differs from their scripts (by design or for lack of a hook):
 - The checkpoint is chosen on the validation split (segment accuracy); their script evaluates
   on the *test* split after every epoch and keeps the best test accuracy.
-- Training runs in float32 (their script converts the model and features to float64), but
-  for the contrastive term, computed in float64 as theirs (with log-sum-exp: theirs
-  exponentiates similarities / 0.01, up to e^100, which float64 holds).
+- Training runs in float32 (their script converts the model and features to float64), except
+  the contrastive term: float64 as theirs, with log-sum-exp (theirs exponentiates
+  similarities / 0.01, up to e^100, which float64 holds).
 - Batches are shuffled by the input pipeline with a set seed (theirs: seed 3917); the layers
   start from PyTorch's default distributions (the model's `torch_init`), not from the same
   numbers; with several replicas Keras clips each replica's gradients before the all-reduce.
