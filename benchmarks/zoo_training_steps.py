@@ -133,7 +133,7 @@ def run_ours(args):
     import tensorflow as tf
 
     from ave_tf.experiments import get_experiment
-    from ave_tf.layers.epoch_switch import EpochSwitch
+    from ave_tf.layers.epoch_switch import set_training_epoch
     from ave_tf.training.losses import get_loss
     from ave_tf.training.trainer import _make_optimizer
     from ave_tf.utils import hyperparams
@@ -150,9 +150,7 @@ def run_ours(args):
     build, load = _our_builder(args.model, experiment.model)
     model = build()
     load(model, state)
-    for layer in model._flatten_layers(include_self=False):
-        if isinstance(layer, EpochSwitch):
-            layer.state.assign(0.0 if args.switch_off else 1.0)
+    set_training_epoch(model, 0 if args.switch_off else 199, 200)  # their epoch 1 or 200 of 200
     optimizer = _make_optimizer(experiment, model)
     loss_fn = get_loss(experiment.task.loss)
     optimizer.build(model.trainable_variables)
